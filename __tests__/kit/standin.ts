@@ -1,0 +1,174 @@
+/**
+ * A Headroom stand-in on loopback that keeps the `/v1/compress` contract of HEADROOM.md and can be
+ * told to fail in each way the middleware must survive. Its compression is deliberately simple and
+ * visible (`[standin:N chars] head…`) so tests can tell compressed text from original.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type StandInMode =
+  | 'ok'
+  | 'vary' // a different answer on every call (output "depends on context")
+  | 'mangle' // changes roles, turns text into objects, grows rows
+  | 'hang' // never answers
+  | 'reset' // accepts, then resets the connection
+  | 'trickle' // answers a byte at a time, slowly
+  | 'status500'
+  | 'status503'
+  | 'status401'
+  | 'status404' // bare 404, no body (non-loopback refusal)
+  | 'invalid_json'
+  | 'wrong_shape'
+  | 'row_count'
+  | 'huge'
+  | 'late'; // answers correctly after `lateMs`
+
+export interface StandInCall {
+  headers: http.IncomingHttpHeaders;
+  body: any;
+}
+
+export interface StandIn {
+  url: string;
+  port: number;
+  calls: StandInCall[];
+  mode: StandInMode;
+  token?: string;
+  lateMs: number;
+  close(): Promise<void>;
+}
+
+const HEAD = 60;
+
+/** The stand-in's transform: keeps a head of the text and says how long it was. Deterministic. */
+export function standInCompress(text: string, salt = ''): string {
+  if (text.length <= 200) return text;
+  return `[standin${salt}:${text.length} chars] ${text.slice(0, HEAD)}`;
+}
+
+export function estimate(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((p: any) => (typeof p?.text === 'string' ? p.text : '')).join('');
+  return '';
+}
+
+export async function startStandIn(opts: { mode?: StandInMode; token?: string; lateMs?: number } = {}): Promise<StandIn> {
+  const sockets = new Set<import('node:net').Socket>();
+  let callNo = 0;
+  const state: Omit<StandIn, 'url' | 'port' | 'close'> = { calls: [], mode: opts.mode ?? 'ok', token: opts.token, lateMs: opts.lateMs ?? 0 };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const send = (status: number, body: unknown) => {
+        const text = typeof body === 'string' ? body : JSON.stringify(body);
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      };
+      if (req.method === 'GET' && (req.url === '/health' || req.url === '/livez' || req.url === '/readyz')) return send(200, { status: 'ok' });
+      if (req.method !== 'POST' || req.url !== '/v1/compress') return send(404, { error: 'not found' });
+      let body: any;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return send(400, { error: { type: 'invalid_request', message: 'invalid JSON' } });
+      }
+      state.calls.push({ headers: req.headers, body });
+      const mode = state.mode;
+      if (state.token && req.headers.authorization !== `Bearer ${state.token}`) return send(401, { error: 'unauthorized' });
+      if (mode === 'hang') return; // never answers
+      if (mode === 'reset') return req.socket.destroy();
+      if (mode === 'status500') return send(500, { error: { type: 'internal', message: 'boom' } });
+      if (mode === 'status503') return send(503, { error: { type: 'compression_timeout', message: 'took too long' } });
+      if (mode === 'status401') return send(401, { error: 'unauthorized' });
+      if (mode === 'status404') {
+        res.writeHead(404, { 'content-length': 0 });
+        return res.end();
+      }
+      if (mode === 'invalid_json') return send(200, '{"messages": [oops');
+      if (mode === 'wrong_shape') return send(200, { messages: 'nope', tokens_before: 'many' });
+      if (!Array.isArray(body?.messages) || typeof body?.model !== 'string') {
+        return send(400, { error: { type: 'invalid_request', message: 'messages and model are required' } });
+      }
+      const messages: any[] = body.messages;
+      callNo++;
+      const bypass = String(req.headers['x-headroom-bypass'] ?? '').toLowerCase() === 'true';
+      const protect = Number.isInteger(body.config?.protect_recent) ? body.config.protect_recent : 2;
+      const compressUser = body.config?.compress_user_messages === true;
+      const salt = mode === 'vary' ? `#${callNo}` : '';
+      let before = 0;
+      let after = 0;
+      const out = messages.map((m, i) => {
+        const text = textOf(m.content);
+        before += estimate(text);
+        const protectedRow = i >= messages.length - protect;
+        const eligible = m.role === 'tool' || (compressUser && m.role === 'user');
+        if (bypass || protectedRow || !eligible || typeof m.content !== 'string') {
+          after += estimate(text);
+          return m;
+        }
+        if (mode === 'mangle') {
+          // Every way a reply could damage a row: role changed, content turned into an object, grown.
+          const k = i % 3;
+          if (k === 0) return { ...m, role: 'assistant', content: 'mangled' };
+          if (k === 1) return { ...m, content: { evil: true } };
+          return { ...m, content: m.content + m.content };
+        }
+        const c = standInCompress(m.content, salt);
+        after += estimate(c);
+        return { ...m, content: c };
+      });
+      if (mode === 'row_count') out.pop();
+      const reply = {
+        messages: out,
+        tokens_before: before,
+        tokens_after: after,
+        tokens_saved: before - after,
+        compression_ratio: before === 0 ? 1 : after / before,
+        transforms_applied: bypass ? [] : ['standin:head'],
+        ccr_hashes: ['0123456789abcdef01234567', 'stable_prefix_hash:abc'],
+      };
+      if (mode === 'huge') return send(200, { ...reply, padding: 'x'.repeat(8 * 1024 * 1024) });
+      if (mode === 'trickle') {
+        const text = JSON.stringify(reply);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        let i = 0;
+        const timer = setInterval(() => {
+          if (i >= text.length || res.destroyed) {
+            clearInterval(timer);
+            return res.end();
+          }
+          res.write(text[i++]);
+        }, 20);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
+      if (mode === 'late') {
+        const timer = setTimeout(() => send(200, reply), state.lateMs);
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
+      send(200, reply);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const standIn = state as StandIn;
+  standIn.port = port;
+  standIn.url = `http://127.0.0.1:${port}`;
+  standIn.close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+  return standIn;
+}

@@ -1,0 +1,114 @@
+/**
+ * A provider stand-in on loopback: records exactly what arrived (headers and raw bytes) and answers
+ * in OpenAI's or Anthropic's shape, as JSON or as an SSE stream when the body asks `stream: true`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface UpstreamRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  raw: Buffer;
+  /** Parsed JSON body, when it parses. */
+  json?: any;
+}
+
+export interface Upstream {
+  url: string;
+  requests: UpstreamRequest[];
+  /** Headers added to every response (e.g. an existing x-litellm-applied-guardrails). */
+  responseHeaders: Record<string, string>;
+  /** Replaces the default answer when set. */
+  reply?: (req: UpstreamRequest, res: http.ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+function anthropicMessage(model: string, text: string) {
+  return {
+    id: 'msg_standin',
+    type: 'message',
+    role: 'assistant',
+    model,
+    content: [{ type: 'text', text }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 10, output_tokens: 5 },
+  };
+}
+
+function openaiCompletion(model: string, text: string) {
+  return {
+    id: 'chatcmpl-standin',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+  };
+}
+
+export function defaultReply(up: Upstream, r: UpstreamRequest, res: http.ServerResponse): void {
+  const isAnthropic = r.url.startsWith('/v1/messages');
+  const model = r.json?.model ?? 'unknown';
+  const text = `upstream saw ${Array.isArray(r.json?.messages) ? r.json.messages.length : 0} messages`;
+  const headers = { ...up.responseHeaders };
+  if (r.json?.stream === true) {
+    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const ev = (event: string | null, data: unknown) => res.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+    if (isAnthropic) {
+      const m = anthropicMessage(model, '');
+      ev('message_start', { type: 'message_start', message: { ...m, content: [], stop_reason: null } });
+      ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+      for (const piece of text.split(' ')) ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece + ' ' } });
+      ev('content_block_stop', { type: 'content_block_stop', index: 0 });
+      ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } });
+      ev('message_stop', { type: 'message_stop' });
+      res.end();
+    } else {
+      const base = { id: 'chatcmpl-standin', object: 'chat.completion.chunk', created: 1_700_000_000, model };
+      ev(null, { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+      for (const piece of text.split(' ')) ev(null, { ...base, choices: [{ index: 0, delta: { content: piece + ' ' }, finish_reason: null }] });
+      ev(null, { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+      res.write('data: [DONE]\n\n');
+      res.end();
+    }
+    return;
+  }
+  const body = JSON.stringify(isAnthropic ? anthropicMessage(model, text) : openaiCompletion(model, text));
+  res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export async function startUpstream(): Promise<Upstream> {
+  const sockets = new Set<import('node:net').Socket>();
+  const up: Upstream = { url: '', requests: [], responseHeaders: {}, close: async () => {} };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const r: UpstreamRequest = { method: req.method!, url: req.url!, headers: req.headers, raw };
+      try {
+        r.json = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+      } catch {
+        /* recorded raw only */
+      }
+      up.requests.push(r);
+      if (up.reply) up.reply(r, res);
+      else defaultReply(up, r, res);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  up.close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+  return up;
+}

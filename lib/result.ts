@@ -1,0 +1,38 @@
+import type { ServiceErrorCode } from './errors';
+
+export type HeadroomStatus = 'compressed' | 'skipped' | 'bypassed' | 'not_enabled' | 'failed';
+
+/**
+ * What the middleware decided and did for one request: `res.locals.headroom`, and the argument of
+ * `onResult`. The counterpart of LiteLLM's guardrail_information. Never holds message content.
+ */
+export interface HeadroomResult {
+  status: HeadroomStatus;
+  /** The guardrail name, as written to `x-litellm-applied-guardrails`. */
+  guardrail: string;
+  /** Why it was skipped: `below_min_tokens`, `nothing_new`, `not_eligible`. */
+  reason?: string;
+  /** Token counts the service reported for what it was sent this time (absent when it was not called). */
+  tokensBefore?: number;
+  tokensAfter?: number;
+  tokensSaved?: number;
+  compressionRatio?: number;
+  transformsApplied: string[];
+  /** Retrieval hashes (12–24 lowercase hex) the service reported. */
+  ccrHashes: string[];
+  /** Estimated tokens of the new compressible text (what `minTokens` is compared to). */
+  estimatedTokens: number;
+  /** Text parts sent to the service / written back compressed / refused because the reply would have changed more than text. */
+  partsSent: number;
+  partsCompressed: number;
+  partsRejected: number;
+  /** Parts filled from the memo (history rows and repeats) without calling the service. */
+  memoHits: number;
+  /** Compress call timing (0 when the service was not called). */
+  startedAt?: number;
+  endedAt?: number;
+  durationMs: number;
+  /** Circuit breaker state when the request was decided. */
+  breaker: 'closed' | 'open' | 'half_open' | 'off';
+  error?: { code: ServiceErrorCode; message: string };
+}
