@@ -5,6 +5,8 @@ const config: Config = {
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  // Examples import the package by its name, as users do; tests run it from source.
+  moduleNameMapper: { '^express-headroom$': '<rootDir>/lib/index.ts' },
   testTimeout: 30_000,
   // Suites start real servers on loopback; two workers match the CI machine's two cores.
   maxWorkers: 2,

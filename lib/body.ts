@@ -119,17 +119,25 @@ export function replayBody(req: IncomingMessage, getBytes: () => Buffer, changed
       const sink = dest as unknown as HeaderSink;
       if (piped) return dest;
       piped = true;
-      if (sink.headersSent) {
-        // A proxyReq hook (fixRequestBody) already wrote req.body with its own Content-Length.
-        sink.end();
-        return dest;
-      }
-      const bytes = getBytes();
-      if (typeof sink.setHeader === 'function') {
-        sink.removeHeader?.('transfer-encoding');
-        sink.setHeader('content-length', bytes.length);
-      }
-      sink.end(bytes);
+      const write = () => {
+        if (sink.headersSent) {
+          // A proxyReq hook (fixRequestBody) already wrote req.body with its own Content-Length.
+          sink.end();
+          return;
+        }
+        const bytes = getBytes();
+        if (typeof sink.setHeader === 'function') {
+          sink.removeHeader?.('transfer-encoding');
+          sink.setHeader('content-length', bytes.length);
+        }
+        sink.end(bytes);
+      };
+      // http-proxy emits `proxyReq` (where fixRequestBody writes) from the request's 'socket' event,
+      // which comes after this pipe call. Writing from a 'socket' listener registered later than
+      // http-proxy's lets such hooks run first, as they do when an already-read stream is piped.
+      const client = dest as unknown as { socket?: unknown; once?: (ev: string, fn: () => void) => void };
+      if (client.socket === null && typeof client.once === 'function') client.once('socket', write);
+      else process.nextTick(write);
       return dest;
     },
   });

@@ -1,0 +1,213 @@
+/**
+ * Benchmark of the embedded compressor on the shared fixtures and the generated ones.
+ *
+ *   npx ts-node --transpile-only bench/compressor.ts            # print the results
+ *   npx ts-node --transpile-only bench/compressor.ts --write    # also update bench/COMPRESSOR.md
+ *
+ * Tokens are counted with js-tiktoken (cl100k_base), independent of the gpt-tokenizer the compressor
+ * counts with. Each sample goes through the public `compress()` as the content of one `role: "tool"`
+ * row. Time is the median of repeated calls with the compressor's own caches emptied before each call
+ * (the BPE library's internal merge cache stays warm, as it is in a running service).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getEncoding } from 'js-tiktoken';
+import type { CompressRequest, ContractMessage } from '../lib/contract';
+import { compress } from '../lib/compressor/compress';
+import { RetentionReport, checkRetention } from '../lib/compressor/retention';
+import { clearTokenCountCache, warmUpTokenizers } from '../lib/compressor/tokens';
+import { clearTransformCache } from '../lib/compressor/transform';
+
+const root = join(__dirname, '..');
+const fixtures = join(root, '__tests__', 'fixtures');
+const readJson = (path: string) => JSON.parse(readFileSync(join(fixtures, path), 'utf8'));
+const readText = (name: string) => readFileSync(join(fixtures, 'compressor', name), 'utf8');
+
+type Kind = 'json' | 'log' | 'listing' | 'code';
+interface Sample {
+  kind: Kind;
+  name: string;
+  text: string;
+}
+
+function samples(): Sample[] {
+  const turn4 = readJson('claude-code-session/turn-4.json').body.messages;
+  const agent = readJson('openai-agent/request.json').body.messages;
+  return [
+    { kind: 'json', name: 'orders.json (claude-code turn-4, tool_result)', text: turn4[3].content[0].content },
+    { kind: 'json', name: 'search_tickets (openai-agent, tool row)', text: agent[3].content },
+    { kind: 'json', name: 'events.json (generated, 4 planted anomalies)', text: readText('events.json') },
+    { kind: 'log', name: 'worker.log (claude-code turn-4, tool_result)', text: turn4[5].content[0].content },
+    { kind: 'log', name: 'service.log (generated: ANSI, WARN/ERROR, Python traceback, JS stack)', text: readText('service.log') },
+    { kind: 'listing', name: 'grep_repo (openai-agent, tool row)', text: agent[5].content },
+    { kind: 'listing', name: 'grep.txt (generated rg -n -C1, context lines)', text: readText('grep.txt') },
+    { kind: 'code', name: 'source.ts (generated)', text: readText('source.ts.txt') },
+  ];
+}
+
+const cl100k = getEncoding('cl100k_base');
+const tokens = (text: string) => cl100k.encode(text, [], []).length;
+
+function toolRequest(text: string, model: string): CompressRequest {
+  return { model, messages: [{ role: 'tool', tool_call_id: 'call_bench', content: text }], config: { protect_recent: 0 } };
+}
+
+function compressedText(text: string, model: string): string {
+  const content = compress(toolRequest(text, model)).messages[0].content;
+  return typeof content === 'string' ? content : text;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Median milliseconds of one compress() call, caches emptied before each (cold) or kept (warm). */
+function timeCall(request: CompressRequest, runs: number, cold: boolean): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (cold) {
+      clearTransformCache();
+      clearTokenCountCache();
+    }
+    const start = process.hrtime.bigint();
+    compress(request);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(times);
+}
+
+const pct = (saved: number, before: number) => (before === 0 ? '0.0' : ((100 * saved) / before).toFixed(1));
+
+function main(): void {
+  const write = process.argv.includes('--write');
+  const runs = 41;
+  warmUpTokenizers();
+  const lines: string[] = [];
+  const print = (line = '') => {
+    lines.push(line);
+    console.log(line);
+  };
+
+  // ---- tokens saved and retention, per sample and per kind
+  const all = samples();
+  const byKind = new Map<Kind, { before: number; after: number }>();
+  const reports: { sample: Sample; report: RetentionReport }[] = [];
+  print('### Tokens saved (cl100k_base via js-tiktoken)');
+  print();
+  print('| kind | sample | KB | tokens before | tokens after | saved |');
+  print('|---|---|---:|---:|---:|---:|');
+  for (const sample of all) {
+    const out = compressedText(sample.text, 'gpt-4o');
+    const before = tokens(sample.text);
+    const after = tokens(out);
+    const total = byKind.get(sample.kind) ?? { before: 0, after: 0 };
+    total.before += before;
+    total.after += after;
+    byKind.set(sample.kind, total);
+    reports.push({ sample, report: checkRetention(sample.text, out) });
+    print(`| ${sample.kind} | ${sample.name} | ${(Buffer.byteLength(sample.text) / 1024).toFixed(1)} | ${before} | ${after} | ${pct(before - after, before)}% |`);
+  }
+  print();
+  const goals: Record<Kind, number | undefined> = { json: 85, log: 70, listing: 35, code: undefined };
+  const goalResults: string[] = [];
+  print('| kind | tokens before | tokens after | saved | goal |');
+  print('|---|---:|---:|---:|---|');
+  let allBefore = 0;
+  let allAfter = 0;
+  for (const [kind, total] of byKind) {
+    allBefore += total.before;
+    allAfter += total.after;
+    const saved = (100 * (total.before - total.after)) / total.before;
+    const goal = goals[kind];
+    const verdict = goal === undefined ? 'none (whitespace only, by design)' : `>= ${goal}%: ${saved >= goal ? 'met' : 'NOT met'}`;
+    if (goal !== undefined) goalResults.push(`${kind} ${saved >= goal ? 'met' : 'NOT met'}`);
+    print(`| ${kind} | ${total.before} | ${total.after} | ${saved.toFixed(1)}% | ${verdict} |`);
+  }
+  print(`| **all samples** | ${allBefore} | ${allAfter} | ${pct(allBefore - allAfter, allBefore)}% | |`);
+  print();
+
+  // ---- whole requests as the middleware would send them
+  print('### Whole requests (every message row, protect_recent 0)');
+  print();
+  print('| request | model | tokens before (cl100k, JSON of messages) | after | saved | compressor says before → after (its tokenizer) | transforms |');
+  print('|---|---|---:|---:|---:|---|---|');
+  const requests: { name: string; messages: ContractMessage[]; model: string }[] = [1, 2, 3, 4].map((n) => {
+    const body = readJson(`claude-code-session/turn-${n}.json`).body;
+    return { name: `claude-code turn-${n}`, messages: body.messages, model: body.model };
+  });
+  const agentBody = readJson('openai-agent/request.json').body;
+  requests.push({ name: 'openai-agent', messages: agentBody.messages, model: agentBody.model });
+  for (const r of requests) {
+    const response = compress({ model: r.model, messages: r.messages, config: { protect_recent: 0 } });
+    const before = tokens(JSON.stringify(r.messages));
+    const after = tokens(JSON.stringify(response.messages));
+    print(
+      `| ${r.name} | ${r.model} | ${before} | ${after} | ${pct(before - after, before)}% | ${response.tokens_before} → ${response.tokens_after} | ${response.transforms_applied.join(', ') || '(none)'} |`,
+    );
+  }
+  print();
+
+  // ---- retention
+  print('### Retention checks');
+  print();
+  let retentionFailures = 0;
+  for (const { sample, report } of reports) {
+    print(`- **${sample.name}** (${report.kind}): ${report.passed ? 'all passed' : 'FAILED'}`);
+    for (const c of report.checks) {
+      if (!c.passed) retentionFailures++;
+      print(`  - ${c.passed ? 'pass' : 'FAIL'}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
+    }
+  }
+  print();
+
+  // ---- time
+  print(`### Time per 100 KB (median of ${runs} calls)`);
+  print();
+  print('"cold": the compressor\'s caches emptied before every call (a new tool output). "warm": caches kept (the same history sent again next turn).');
+  print();
+  print('| sample | KB | gpt-4o cold (o200k BPE) ms/100KB | claude cold (estimate) ms/100KB | gpt-4o warm ms/100KB |');
+  print('|---|---:|---:|---:|---:|');
+  let totalKb = 0;
+  let totalOpenAi = 0;
+  let totalClaude = 0;
+  let totalWarm = 0;
+  for (const sample of all) {
+    const kb = Buffer.byteLength(sample.text) / 1024;
+    const openai = timeCall(toolRequest(sample.text, 'gpt-4o'), runs, true);
+    const claude = timeCall(toolRequest(sample.text, 'claude-opus-4-8'), runs, true);
+    const warm = timeCall(toolRequest(sample.text, 'gpt-4o'), runs, false);
+    totalKb += kb;
+    totalOpenAi += openai;
+    totalClaude += claude;
+    totalWarm += warm;
+    const per100 = (ms: number) => ((ms * 100) / kb).toFixed(2);
+    print(`| ${sample.name} | ${kb.toFixed(1)} | ${per100(openai)} | ${per100(claude)} | ${per100(warm)} |`);
+  }
+  const perAll = (ms: number) => (ms * 100) / totalKb;
+  print(`| **all samples** | ${totalKb.toFixed(1)} | ${perAll(totalOpenAi).toFixed(2)} | ${perAll(totalClaude).toFixed(2)} | ${perAll(totalWarm).toFixed(2)} |`);
+  print();
+
+  const timeGoal = Math.max(perAll(totalOpenAi), perAll(totalClaude)) < 5;
+  print('### Goals');
+  print();
+  print(`- tokens saved: ${goalResults.join('; ')}`);
+  print(`- retention: ${retentionFailures === 0 ? 'every check passed' : `${retentionFailures} checks FAILED`}`);
+  print(`- time: ${perAll(totalOpenAi).toFixed(2)} ms/100KB (gpt-4o), ${perAll(totalClaude).toFixed(2)} ms/100KB (claude): under 5 ms/100KB ${timeGoal ? 'met' : 'NOT met'}`);
+  print(`- machine: Node ${process.version}, ${process.platform}/${process.arch}`);
+
+  if (write) {
+    const docPath = join(__dirname, 'COMPRESSOR.md');
+    const doc = readFileSync(docPath, 'utf8');
+    const start = '<!-- bench:start -->';
+    const end = '<!-- bench:end -->';
+    const from = doc.indexOf(start);
+    const to = doc.indexOf(end);
+    if (from === -1 || to === -1) throw new Error('COMPRESSOR.md has no bench markers');
+    writeFileSync(docPath, `${doc.slice(0, from + start.length)}\n${lines.join('\n')}\n${doc.slice(to)}`);
+    console.log(`\nupdated ${docPath}`);
+  }
+}
+
+main();

@@ -1,0 +1,196 @@
+/**
+ * Virtual keys, LiteLLM style: `POST /key/generate` and `POST /key/update` (master key only), kept
+ * in SQLite. Only a SHA-256 of each key is stored; the key itself is shown once, at generation.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { z } from 'zod';
+
+export interface VirtualKey {
+  /** SHA-256 (hex) of the key: its id in the database, in spend logs, and LiteLLM's `token`. */
+  token: string;
+  /** `sk-...abcd`: enough to recognise a key, not to use it. */
+  key_name: string;
+  key_alias: string | null;
+  guardrails: string[];
+  /** Allowed models; `*` matches anything (`claude-*`). Empty: every model. */
+  models: string[];
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export class KeyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const KEY_FIELDS = ['key_alias', 'guardrails', 'models', 'metadata'] as const;
+
+const fields = {
+  key_alias: z.string().min(1).max(256).nullable().optional(),
+  guardrails: z.array(z.string().min(1)).optional(),
+  models: z.array(z.string().min(1)).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+};
+
+const generateSchema = z.strictObject({
+  ...fields,
+  /** A key chosen by the caller (LiteLLM allows it); must start with `sk-`. */
+  key: z.string().regex(/^sk-[A-Za-z0-9_\-.]{16,200}$/, 'must be sk- followed by 16 to 200 letters, digits, _ - or .').optional(),
+});
+
+const updateSchema = z.strictObject({ ...fields, key: z.string().min(1) });
+
+function explain(error: z.ZodError): string {
+  return error.issues
+    .map((i) =>
+      i.code === 'unrecognized_keys'
+        ? `unsupported field(s) ${i.keys.join(', ')} (this gateway supports key, ${KEY_FIELDS.join(', ')})`
+        : `${i.path.join('.') || 'body'}: ${i.message}`,
+    )
+    .join('; ');
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+function abbreviate(key: string): string {
+  return `${key.slice(0, 3)}...${key.slice(-4)}`;
+}
+
+interface KeyRow {
+  token: string;
+  key_name: string;
+  key_alias: string | null;
+  guardrails: string;
+  models: string;
+  metadata: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function fromRow(row: KeyRow): VirtualKey {
+  return {
+    ...row,
+    guardrails: JSON.parse(row.guardrails),
+    models: JSON.parse(row.models),
+    metadata: JSON.parse(row.metadata),
+  };
+}
+
+/** LiteLLM's answer shape for a key (without the key itself unless given). */
+export function keyResponse(k: VirtualKey, key?: string) {
+  return {
+    ...(key !== undefined ? { key } : {}),
+    key_name: k.key_name,
+    key_alias: k.key_alias,
+    token: k.token,
+    token_id: k.token,
+    guardrails: k.guardrails,
+    models: k.models,
+    metadata: k.metadata,
+    expires: null,
+    created_at: k.created_at,
+    updated_at: k.updated_at,
+  };
+}
+
+export class KeyStore {
+  private readonly byToken;
+  private readonly byAlias;
+  private readonly insertStmt;
+
+  constructor(private readonly db: Database) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS keys (
+        token      TEXT PRIMARY KEY,
+        key_name   TEXT NOT NULL,
+        key_alias  TEXT UNIQUE,
+        guardrails TEXT NOT NULL DEFAULT '[]',
+        models     TEXT NOT NULL DEFAULT '[]',
+        metadata   TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`);
+    this.byToken = db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE token = ?');
+    this.byAlias = db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE key_alias = ?');
+    this.insertStmt = db.prepare(
+      `INSERT INTO keys (token, key_name, key_alias, guardrails, models, metadata, created_at, updated_at)
+       VALUES (@token, @key_name, @key_alias, @guardrails, @models, @metadata, @created_at, @updated_at)`,
+    );
+  }
+
+  /** The key a client presented, or undefined. */
+  lookup(key: string): VirtualKey | undefined {
+    const row = this.byToken.get(hashKey(key));
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** `POST /key/generate`. Throws {@link KeyError} (400) on a bad body or a taken alias. */
+  generate(body: unknown): { key: string; record: VirtualKey } {
+    const parsed = generateSchema.safeParse(body ?? {});
+    if (!parsed.success) throw new KeyError(400, explain(parsed.error));
+    const input = parsed.data;
+    const key = input.key ?? `sk-${randomBytes(24).toString('base64url')}`;
+    const token = hashKey(key);
+    if (this.byToken.get(token)) throw new KeyError(400, 'this key already exists');
+    this.assertAliasFree(input.key_alias ?? null, token);
+    const now = new Date().toISOString();
+    const record: VirtualKey = {
+      token,
+      key_name: abbreviate(key),
+      key_alias: input.key_alias ?? null,
+      guardrails: input.guardrails ?? [],
+      models: input.models ?? [],
+      metadata: input.metadata ?? {},
+      created_at: now,
+      updated_at: now,
+    };
+    this.insertStmt.run({
+      ...record,
+      guardrails: JSON.stringify(record.guardrails),
+      models: JSON.stringify(record.models),
+      metadata: JSON.stringify(record.metadata),
+    });
+    return { key, record };
+  }
+
+  /**
+   * `POST /key/update`: changes only the fields given (`guardrails: []` clears them). `key` is the
+   * key itself or its `token` (SHA-256 hex), as in LiteLLM. Throws {@link KeyError} (400, 404).
+   */
+  update(body: unknown): VirtualKey {
+    const parsed = updateSchema.safeParse(body ?? {});
+    if (!parsed.success) throw new KeyError(400, explain(parsed.error));
+    const input = parsed.data;
+    const token = /^[0-9a-f]{64}$/.test(input.key) ? input.key : hashKey(input.key);
+    const row = this.byToken.get(token);
+    if (!row) throw new KeyError(404, 'key not found');
+    const current = fromRow(row);
+    if (input.key_alias !== undefined) this.assertAliasFree(input.key_alias, token);
+    const next: VirtualKey = {
+      ...current,
+      key_alias: input.key_alias !== undefined ? input.key_alias : current.key_alias,
+      guardrails: input.guardrails ?? current.guardrails,
+      models: input.models ?? current.models,
+      metadata: input.metadata ?? current.metadata,
+      updated_at: new Date().toISOString(),
+    };
+    this.db
+      .prepare('UPDATE keys SET key_alias = ?, guardrails = ?, models = ?, metadata = ?, updated_at = ? WHERE token = ?')
+      .run(next.key_alias, JSON.stringify(next.guardrails), JSON.stringify(next.models), JSON.stringify(next.metadata), next.updated_at, token);
+    return next;
+  }
+
+  private assertAliasFree(alias: string | null, token: string): void {
+    if (alias === null) return;
+    const holder = this.byAlias.get(alias);
+    if (holder && holder.token !== token) throw new KeyError(400, `key_alias "${alias}" is already used by another key; aliases must be unique`);
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The spend log: one SQLite row per `/v1` request, rejected ones included. It holds no message
+ * content: ids, names, counts, codes and times only (`res.locals.headroom` never holds content).
+ *
+ * Times are epoch milliseconds, so an admin UI can draw each request's lifecycle:
+ * received_at → headroom_started_at … headroom_ended_at (the pre-call step) →
+ * upstream_started_at … upstream_first_byte_at … upstream_ended_at → ended_at.
+ */
+import type { Database } from 'better-sqlite3';
+import type { HeadroomResult } from 'express-headroom';
+
+export interface SpendEntry {
+  request_id: string;
+  key_token: string | null;
+  key_alias: string | null;
+  provider: string | null;
+  method: string;
+  path: string;
+  model: string | null;
+  stream: boolean;
+  status: number;
+  /** Gateway-level outcome when not a plain proxied answer: `unauthorized`, `model_not_allowed`, `route_not_found`, `invalid_request`, `upstream_unreachable`, `client_closed`, … */
+  error: string | null;
+  request_bytes: number | null;
+  forwarded_bytes: number | null;
+  latency_ms: number;
+  received_at: number;
+  ended_at: number;
+  upstream_started_at: number | null;
+  upstream_first_byte_at: number | null;
+  upstream_ended_at: number | null;
+  upstream_status: number | null;
+  headroom_status: string | null;
+  headroom_reason: string | null;
+  tokens_before: number | null;
+  tokens_after: number | null;
+  tokens_saved: number | null;
+  compression_ratio: number | null;
+  compress_ms: number | null;
+  headroom_started_at: number | null;
+  headroom_ended_at: number | null;
+  headroom_error_code: string | null;
+  transforms: string[];
+  /** `x-litellm-applied-guardrails` as sent to the client. */
+  applied_guardrails: string | null;
+  /** The whole `res.locals.headroom` record. */
+  headroom: HeadroomResult | null;
+}
+
+const COLUMNS: Array<[keyof SpendEntry, string]> = [
+  ['request_id', 'TEXT PRIMARY KEY'],
+  ['key_token', 'TEXT'],
+  ['key_alias', 'TEXT'],
+  ['provider', 'TEXT'],
+  ['method', 'TEXT NOT NULL'],
+  ['path', 'TEXT NOT NULL'],
+  ['model', 'TEXT'],
+  ['stream', 'INTEGER NOT NULL'],
+  ['status', 'INTEGER NOT NULL'],
+  ['error', 'TEXT'],
+  ['request_bytes', 'INTEGER'],
+  ['forwarded_bytes', 'INTEGER'],
+  ['latency_ms', 'REAL NOT NULL'],
+  ['received_at', 'INTEGER NOT NULL'],
+  ['ended_at', 'INTEGER NOT NULL'],
+  ['upstream_started_at', 'INTEGER'],
+  ['upstream_first_byte_at', 'INTEGER'],
+  ['upstream_ended_at', 'INTEGER'],
+  ['upstream_status', 'INTEGER'],
+  ['headroom_status', 'TEXT'],
+  ['headroom_reason', 'TEXT'],
+  ['tokens_before', 'INTEGER'],
+  ['tokens_after', 'INTEGER'],
+  ['tokens_saved', 'INTEGER'],
+  ['compression_ratio', 'REAL'],
+  ['compress_ms', 'REAL'],
+  ['headroom_started_at', 'INTEGER'],
+  ['headroom_ended_at', 'INTEGER'],
+  ['headroom_error_code', 'TEXT'],
+  ['transforms', "TEXT NOT NULL DEFAULT '[]'"],
+  ['applied_guardrails', 'TEXT'],
+  ['headroom', 'TEXT'],
+];
+
+type Row = Omit<SpendEntry, 'stream' | 'transforms' | 'headroom'> & { stream: number; transforms: string; headroom: string | null };
+
+export interface SpendQuery {
+  limit?: number;
+  key_alias?: string;
+  request_id?: string;
+}
+
+export class SpendLog {
+  private readonly insertStmt;
+
+  constructor(private readonly db: Database) {
+    db.exec(`CREATE TABLE IF NOT EXISTS spend_logs (${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`);
+    db.exec('CREATE INDEX IF NOT EXISTS spend_logs_received_at ON spend_logs (received_at)');
+    this.insertStmt = db.prepare(`INSERT INTO spend_logs (${COLUMNS.map(([n]) => n).join(', ')}) VALUES (${COLUMNS.map(([n]) => `@${n}`).join(', ')})`);
+  }
+
+  insert(e: SpendEntry): void {
+    this.insertStmt.run({
+      ...e,
+      stream: e.stream ? 1 : 0,
+      transforms: JSON.stringify(e.transforms),
+      headroom: e.headroom ? JSON.stringify(e.headroom) : null,
+    });
+  }
+
+  /** Newest first. */
+  list(q: SpendQuery = {}): SpendEntry[] {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.key_alias !== undefined) {
+      where.push('key_alias = ?');
+      args.push(q.key_alias);
+    }
+    if (q.request_id !== undefined) {
+      where.push('request_id = ?');
+      args.push(q.request_id);
+    }
+    const sql = `SELECT * FROM spend_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, rowid DESC LIMIT ?`;
+    const rows = this.db.prepare<Array<string | number>, Row>(sql).all(...args, q.limit ?? 100);
+    return rows.map((r) => ({
+      ...r,
+      stream: r.stream === 1,
+      transforms: JSON.parse(r.transforms),
+      headroom: r.headroom ? JSON.parse(r.headroom) : null,
+    }));
+  }
+}
+
+/** The headroom part of a spend entry, from `res.locals.headroom` (absent when the middleware did not decide). */
+export function headroomColumns(h: HeadroomResult | undefined) {
+  return {
+    headroom_status: h?.status ?? null,
+    headroom_reason: h?.reason ?? null,
+    tokens_before: h?.tokensBefore ?? null,
+    tokens_after: h?.tokensAfter ?? null,
+    tokens_saved: h?.tokensSaved ?? null,
+    compression_ratio: h?.compressionRatio ?? null,
+    compress_ms: h ? h.durationMs : null,
+    headroom_started_at: h?.startedAt ?? null,
+    headroom_ended_at: h?.endedAt ?? null,
+    headroom_error_code: h?.error?.code ?? null,
+    transforms: h?.transformsApplied ?? [],
+    headroom: h ?? null,
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * Search listings (`grep -n`, `rg`, compiler diagnostics): `path:line:text` for a match and
+ * `path-line-text` / `path:line-text` for a context line. Grouped by file, the path is written once;
+ * within a file the lines are put in order and the lines that carry the same text share one row.
+ * Every match keeps its line number and its text.
+ */
+
+export interface ListingLine {
+  path: string;
+  line: number;
+  /** ':' for a match, '-' for a context line. */
+  sep: ':' | '-';
+  text: string;
+}
+
+const MATCH_LINE = /^(.+?):(\d+):(.*)$/;
+const CONTEXT_LINE_COLON = /^(.+?):(\d+)-(.*)$/;
+const CONTEXT_LINE_DASH = /^(.+?)-(\d+)-(.*)$/;
+
+/**
+ * A path as search tools print it: no spaces (so a log line's `INFO worker.py:12` is not one), a
+ * slash, backslash or dot, and not a timestamp or URL (`2026-11-26T10:00:00` splits at its colons).
+ */
+function looksLikePath(path: string): boolean {
+  return (
+    path.length <= 512 &&
+    !/\s/.test(path) &&
+    /[/\\.]/.test(path) &&
+    !path.includes('://') &&
+    !/^\d{4}-\d{2}-\d{2}/.test(path) &&
+    !/^\d+(?:\.\d+)*$/.test(path)
+  );
+}
+
+/**
+ * Parses one line of a listing. Context lines written `path-12-text` are ambiguous (paths contain
+ * dashes), so they are only accepted for a path already seen in a match line (`knownPaths`).
+ */
+export function parseListingLine(line: string, knownPaths?: ReadonlySet<string>): ListingLine | null {
+  let m = MATCH_LINE.exec(line);
+  if (m !== null && looksLikePath(m[1])) return { path: m[1], line: Number(m[2]), sep: ':', text: m[3] };
+  m = CONTEXT_LINE_COLON.exec(line);
+  if (m !== null && looksLikePath(m[1])) return { path: m[1], line: Number(m[2]), sep: '-', text: m[3] };
+  if (knownPaths !== undefined && knownPaths.size > 0) {
+    m = CONTEXT_LINE_DASH.exec(line);
+    if (m !== null && knownPaths.has(m[1])) return { path: m[1], line: Number(m[2]), sep: '-', text: m[3] };
+    // `a-b.ts-12-text` splits at the first dash; try every dash that leaves a known path before it.
+    for (let dash = line.indexOf('-'); dash !== -1; dash = line.indexOf('-', dash + 1)) {
+      if (!knownPaths.has(line.slice(0, dash))) continue;
+      const rest = /^-(\d+)-(.*)$/.exec(line.slice(dash));
+      if (rest !== null) return { path: line.slice(0, dash), line: Number(rest[1]), sep: '-', text: rest[2] };
+    }
+  }
+  return null;
+}
+
+export interface ParsedListing {
+  entries: ListingLine[];
+  /** Lines that are neither entries nor `--` separators, in order (e.g. `Binary file x matches`). */
+  other: string[];
+  matchCount: number;
+  nonEmptyLines: number;
+}
+
+export function parseListing(text: string): ParsedListing {
+  const lines = text.split('\n');
+  const entries: (ListingLine | null)[] = new Array(lines.length).fill(null);
+  const knownPaths = new Set<string>();
+  let matchCount = 0;
+  let nonEmptyLines = 0;
+  // First pass: match lines, which name the files; second pass: dash context lines for those files.
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].length === 0) continue;
+    nonEmptyLines++;
+    const parsed = parseListingLine(lines[i]);
+    if (parsed === null) continue;
+    entries[i] = parsed;
+    if (parsed.sep === ':') {
+      matchCount++;
+      knownPaths.add(parsed.path);
+    }
+  }
+  const other: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (entries[i] !== null || lines[i].length === 0) continue;
+    const context = knownPaths.size > 0 ? parseListingLine(lines[i], knownPaths) : null;
+    if (context !== null) entries[i] = context;
+    else if (lines[i] !== '--') other.push(lines[i]);
+  }
+  return { entries: entries.filter((e): e is ListingLine => e !== null), other, matchCount, nonEmptyLines };
+}
+
+/** Is this text a search listing? Most lines must parse, and there must be a few matches at least. */
+export function isListing(parsed: ParsedListing): boolean {
+  const separators = parsed.nonEmptyLines - parsed.entries.length - parsed.other.length;
+  return parsed.matchCount >= 3 && parsed.entries.length + separators >= 0.6 * parsed.nonEmptyLines;
+}
+
+/** The longest run of spaces/tabs every non-empty text starts with; grep keeps the source indentation. */
+function commonIndent(texts: readonly string[]): string {
+  let indent: string | null = null;
+  for (const text of texts) {
+    if (text.trim().length === 0) continue;
+    const own = /^[ \t]*/.exec(text)![0];
+    if (indent === null) indent = own;
+    else {
+      let k = 0;
+      while (k < indent.length && k < own.length && indent[k] === own[k]) k++;
+      indent = indent.slice(0, k);
+    }
+    if (indent.length === 0) break;
+  }
+  return indent ?? '';
+}
+
+export interface ListingFile {
+  path: string;
+  matches: number;
+  /** Rows in output order: the line numbers (ascending) that carry `text`, and their separator. */
+  rows: { lines: number[]; sep: ':' | '-'; text: string }[];
+}
+
+/** Groups a listing by file; shared by the transform and the retention check. */
+export function groupListing(entries: readonly ListingLine[]): ListingFile[] {
+  const byPath = new Map<string, ListingLine[]>();
+  for (const entry of entries) {
+    let list = byPath.get(entry.path);
+    if (list === undefined) byPath.set(entry.path, (list = []));
+    list.push(entry);
+  }
+  const files: ListingFile[] = [];
+  for (const [path, list] of byPath) {
+    const indent = commonIndent(list.map((e) => e.text));
+    const rowsByText = new Map<string, { lines: number[]; sep: ':' | '-'; text: string }>();
+    const seen = new Set<string>();
+    let matches = 0;
+    for (const entry of list) {
+      const text = entry.text.slice(indent.length);
+      const key = `${entry.sep}${text}`;
+      const lineKey = `${entry.line}${key}`;
+      if (seen.has(lineKey)) continue; // the same line printed twice (overlapping contexts)
+      seen.add(lineKey);
+      if (entry.sep === ':') matches++;
+      let row = rowsByText.get(key);
+      if (row === undefined) rowsByText.set(key, (row = { lines: [], sep: entry.sep, text }));
+      row.lines.push(entry.line);
+    }
+    const rows = [...rowsByText.values()];
+    for (const row of rows) row.lines.sort((a, b) => a - b);
+    rows.sort((a, b) => a.lines[0] - b.lines[0] || (a.sep === b.sep ? 0 : a.sep === ':' ? -1 : 1));
+    files.push({ path, matches, rows });
+  }
+  return files;
+}
+
+/** The header line of a file's group in the output; the retention check looks for it. */
+export function fileHeading(file: Pick<ListingFile, 'path' | 'matches'>): string {
+  return `${file.path} (${file.matches})`;
+}
+
+export function compressListing(text: string): { text: string; files: number; matches: number } | null {
+  const parsed = parseListing(text);
+  if (!isListing(parsed)) return null;
+  const files = groupListing(parsed.entries);
+  const hasContext = parsed.entries.some((e) => e.sep === '-');
+  const out: string[] = [
+    `[grep: ${parsed.matchCount} matches in ${files.length} files, grouped by file (match count in brackets); ` +
+      `"3,9: text" = the same text on lines 3 and 9${hasContext ? '; "-" marks a context line' : ''}]`,
+  ];
+  for (const file of files) {
+    out.push(fileHeading(file));
+    for (const row of file.rows) out.push(`  ${row.lines.join(',')}${row.sep}${row.text.length > 0 ? ' ' : ''}${row.text}`);
+  }
+  out.push(...parsed.other);
+  return { text: out.join('\n'), files: files.length, matches: parsed.matchCount };
+}

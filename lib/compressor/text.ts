@@ -1,0 +1,52 @@
+/**
+ * Whitespace-level clean-up shared by every transform. Nothing here changes what a reader sees in a
+ * terminal: colour codes, overwritten progress output, trailing blanks and long runs of empty lines
+ * carry no meaning for a model but cost tokens.
+ */
+
+/**
+ * CSI sequences (colours, cursor moves), OSC sequences (titles, hyperlinks, ended by BEL or ST) and
+ * the two-character escapes. Tools run with a TTY (test runners, package managers) emit these.
+ */
+const ANSI_ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+
+/** Everything on a line up to its last bare carriage return: what a terminal overwrote (progress bars). */
+const OVERWRITTEN_BY_CR = /[^\n]*\r(?=[^\n])/g;
+
+/** Blanks at the end of each line, and the `\r` of CRLF line ends. */
+const TRAILING_WHITESPACE = /[ \t\r\f\v]+$/gm;
+
+/** Four newlines or more = three blank lines or more. */
+const BLANK_LINE_RUN = /\n{4,}/g;
+
+export function stripAnsi(text: string): string {
+  // indexOf first: most tool output has no escape at all, and a failed search is cheaper than a regex pass.
+  return text.indexOf('\x1b') === -1 ? text : text.replace(ANSI_ESCAPE, '');
+}
+
+/** Keeps only what a terminal would show of lines that were redrawn with `\r` (e.g. `10%\r20%\r30%`). */
+export function dropOverwrittenText(text: string): string {
+  return text.indexOf('\r') === -1 ? text : text.replace(OVERWRITTEN_BY_CR, '');
+}
+
+export function stripTrailingWhitespace(text: string): string {
+  return text.replace(TRAILING_WHITESPACE, '');
+}
+
+/** Three blank lines or more become one; one or two blank lines are layout (PEP 8 uses two) and stay. */
+export function collapseBlankLines(text: string): string {
+  return text.replace(BLANK_LINE_RUN, '\n\n');
+}
+
+/**
+ * The clean-up every transform starts from: escapes, overwritten text and trailing blanks removed.
+ * Leading indentation and single/double blank lines are kept, so code stays exactly as readable.
+ */
+export function cleanText(text: string): string {
+  return stripTrailingWhitespace(dropOverwrittenText(stripAnsi(text)));
+}
+
+/** The whole whitespace transform, used for source code, prose and anything not recognised. */
+export function normalizeWhitespace(text: string): string {
+  return collapseBlankLines(cleanText(text)).replace(/^\n+/, '').replace(/\n+$/, '');
+}
