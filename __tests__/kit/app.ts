@@ -23,12 +23,15 @@ export interface AppOptions {
   jsonParser?: boolean;
   /** Give the proxy `on: { proxyReq: fixRequestBody }`. */
   fixRequestBody?: boolean;
+  /** Middleware mounted before headroomCompression (e.g. one that sets its own guardrail header). */
+  before?: Array<(req: any, res: any, next: () => void) => void>;
 }
 
 export function createApp(opts: AppOptions) {
   const ex = opts.express === 4 ? express4 : express5;
   const app = ex();
   const results: HeadroomResult[] = [];
+  for (const mw of opts.before ?? []) app.use(mw);
   if (opts.jsonParser) app.use(ex.json({ limit: '64mb' }));
   const headroom = headroomCompression({
     ...opts.headroom,
@@ -68,6 +71,7 @@ export async function startStack(
     express: opts.express,
     jsonParser: opts.jsonParser,
     fixRequestBody: opts.fixRequestBody,
+    before: opts.before,
     upstreamUrl: upstream.url,
     headroom: { apiBase: standIn.url, minTokens: 0, logger: quiet, ...(opts.headroom ?? {}) },
   });

@@ -234,9 +234,19 @@ function findMustKeepRows(flatRows: readonly Map<string, Json>[], columns: Map<s
   // Error-like values. When most rows look like errors they are the norm, not an anomaly: the
   // low-cardinality counts describe them, and keeping them all would keep the whole array.
   const errorRows: number[] = [];
+  const errorNamed = new Map<string, boolean>();
+  for (const key of columns.keys()) errorNamed.set(key, ERROR_LIKE.test(key.slice(key.lastIndexOf('.') + 1)));
+  // Columns repeat their values: test each distinct string once.
+  const errorLikeString = new Map<string, boolean>();
   for (let r = 0; r < rowCount; r++) {
     for (const [key, value] of flatRows[r]) {
-      if (isErrorLike(value) || isErrorFlag(key, value)) {
+      let errorLike: boolean;
+      if (typeof value === 'string') {
+        let known = errorLikeString.get(value);
+        if (known === undefined) errorLikeString.set(value, (known = ERROR_LIKE.test(value)));
+        errorLike = known;
+      } else errorLike = isErrorLike(value);
+      if (errorLike || (errorNamed.get(key) === true && holdsSomething(value))) {
         errorRows.push(r);
         break;
       }
@@ -252,10 +262,13 @@ export function isErrorLike(value: Json): boolean {
   return false;
 }
 
-/** A field named like an error (`error`, `failed`, `timeout_count`) holding something: `true`, `3`, `"boom"`. */
-export function isErrorFlag(key: string, value: Json): boolean {
+/** A value that, in a field named like an error (`error`, `failed`, `timeout_count`), says one happened. */
+function holdsSomething(value: Json): boolean {
   if (value === null || value === false || value === 0 || value === '') return false;
-  if (Array.isArray(value) && value.length === 0) return false;
-  const name = key.slice(key.lastIndexOf('.') + 1);
-  return ERROR_LIKE.test(name);
+  return !(Array.isArray(value) && value.length === 0);
+}
+
+/** A field named like an error holding something: `"error": "boom"`, `"failed": true`, `"timeouts": 3`. */
+export function isErrorFlag(key: string, value: Json): boolean {
+  return holdsSomething(value) && ERROR_LIKE.test(key.slice(key.lastIndexOf('.') + 1));
 }

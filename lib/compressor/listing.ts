@@ -120,6 +120,13 @@ export interface ListingFile {
   rows: { lines: number[]; sep: ':' | '-'; text: string }[];
 }
 
+interface Row {
+  lines: number[];
+  sep: ':' | '-';
+  text: string;
+  seen: Set<number>;
+}
+
 /** Groups a listing by file; shared by the transform and the retention check. */
 export function groupListing(entries: readonly ListingLine[]): ListingFile[] {
   const byPath = new Map<string, ListingLine[]>();
@@ -131,24 +138,26 @@ export function groupListing(entries: readonly ListingLine[]): ListingFile[] {
   const files: ListingFile[] = [];
   for (const [path, list] of byPath) {
     const indent = commonIndent(list.map((e) => e.text));
-    const rowsByText = new Map<string, { lines: number[]; sep: ':' | '-'; text: string }>();
-    const seen = new Set<string>();
+    // Matches and context lines with the same text are different rows: one map for each.
+    const rowsByText = { ':': new Map<string, Row>(), '-': new Map<string, Row>() };
+    const rows: Row[] = [];
     let matches = 0;
     for (const entry of list) {
-      const text = entry.text.slice(indent.length);
-      const key = `${entry.sep}${text}`;
-      const lineKey = `${entry.line}${key}`;
-      if (seen.has(lineKey)) continue; // the same line printed twice (overlapping contexts)
-      seen.add(lineKey);
-      if (entry.sep === ':') matches++;
-      let row = rowsByText.get(key);
-      if (row === undefined) rowsByText.set(key, (row = { lines: [], sep: entry.sep, text }));
+      const text = indent.length === 0 ? entry.text : entry.text.slice(indent.length);
+      const byText = rowsByText[entry.sep];
+      let row = byText.get(text);
+      if (row === undefined) {
+        byText.set(text, (row = { lines: [], sep: entry.sep, text, seen: new Set() }));
+        rows.push(row);
+      }
+      if (row.seen.has(entry.line)) continue; // the same line printed twice (overlapping contexts)
+      row.seen.add(entry.line);
       row.lines.push(entry.line);
+      if (entry.sep === ':') matches++;
     }
-    const rows = [...rowsByText.values()];
     for (const row of rows) row.lines.sort((a, b) => a - b);
     rows.sort((a, b) => a.lines[0] - b.lines[0] || (a.sep === b.sep ? 0 : a.sep === ':' ? -1 : 1));
-    files.push({ path, matches, rows });
+    files.push({ path, matches, rows: rows.map(({ lines, sep, text }) => ({ lines, sep, text })) });
   }
   return files;
 }

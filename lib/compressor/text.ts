@@ -13,8 +13,8 @@ const ANSI_ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 /** Everything on a line up to its last bare carriage return: what a terminal overwrote (progress bars). */
 const OVERWRITTEN_BY_CR = /[^\n]*\r(?=[^\n])/g;
 
-/** Blanks at the end of each line, and the `\r` of CRLF line ends. */
-const TRAILING_WHITESPACE = /[ \t\r\f\v]+$/gm;
+/** Is there a blank at the end of any line (including the `\r` of a CRLF line end)? */
+const HAS_TRAILING_WHITESPACE = /[ \t\r\f\v](?:\n|$)/;
 
 /** Four newlines or more = three blank lines or more. */
 const BLANK_LINE_RUN = /\n{4,}/g;
@@ -29,8 +29,24 @@ export function dropOverwrittenText(text: string): string {
   return text.indexOf('\r') === -1 ? text : text.replace(OVERWRITTEN_BY_CR, '');
 }
 
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 12 || c === 11;
+}
+
+/**
+ * Removes blanks at line ends. A scan from each line's end, not a `[ \t]+$` regex: that regex retries
+ * at every blank of an indentation run, which makes pretty-printed JSON cost quadratic time per line.
+ */
 export function stripTrailingWhitespace(text: string): string {
-  return text.replace(TRAILING_WHITESPACE, '');
+  if (!HAS_TRAILING_WHITESPACE.test(text)) return text;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    let end = line.length;
+    while (end > 0 && isBlank(line.charCodeAt(end - 1))) end--;
+    if (end !== line.length) lines[i] = line.slice(0, end);
+  }
+  return lines.join('\n');
 }
 
 /** Three blank lines or more become one; one or two blank lines are layout (PEP 8 uses two) and stay. */
