@@ -20,6 +20,8 @@ export interface RoundCell {
   gateway: { cpuUs: number; peakRss: number; rss: number; heapUsed: number; decisions: Record<string, number>; warnings: number; memoEntries?: number };
   upstream: { requests: number; bytes: number; bad: number; cpuUs: number };
   headroom: { requests: number; bytes: number; bad: number; cpuUs: number };
+  /** CPU cores busy on the machine during the cell beyond the bench's own processes (other users' jobs); undefined off Linux. */
+  foreignCores?: number;
 }
 
 export interface CellSummary {
@@ -32,6 +34,12 @@ export interface CellSummary {
   rps: number;
   /** Half the min-max spread of the per-round throughputs, relative to their mean. */
   rpsSpread: number;
+  /** Gateway CPU time per request, µs (user + system): the cost, nearly independent of what else the machine runs. */
+  gwCpuUsPerReq: number;
+  /** Gateway CPU time over wall time: near 1.0 means the gateway was the bottleneck. */
+  gwUtil: number;
+  /** Mean CPU cores used by other processes on the machine during this cell's rounds. */
+  foreignCores?: number;
   p50: number;
   p99: number;
   meanMs: number;
@@ -40,7 +48,11 @@ export interface CellSummary {
   littleDelta: number;
   littleOk: boolean;
   peakRssMb: number;
-  ratio: { rps?: number; p50?: number; p99?: number; rss?: number };
+  /**
+   * Ratios to (a) on the same body. `rps` is the median over rounds of this round's throughput over
+   * (a)'s in the same round: paired, so a neighbour's burst that slowed a whole round cancels out.
+   */
+  ratio: { rps?: number; p50?: number; p99?: number; rss?: number; cpu?: number };
   serviceCallsPerReq: number;
   forwardedKbPerReq: number;
   non200: number;
@@ -132,6 +144,9 @@ export function summarise(cells: RoundCell[], connections: number, littleToleran
     let non200 = 0;
     let errors = 0;
     let peak = 0;
+    let gwCpu = 0;
+    let foreign = 0;
+    let foreignN = 0;
     const problems: string[] = [];
     const decisions: Record<string, number> = {};
     const total = g.reduce((n, c) => n + c.load.latencies.length, 0);
@@ -150,6 +165,11 @@ export function summarise(cells: RoundCell[], connections: number, littleToleran
       non200 += Object.values(c.load.statuses).reduce((a, b) => a + b, 0);
       errors += c.load.errors;
       peak = Math.max(peak, c.gateway.peakRss);
+      gwCpu += c.gateway.cpuUs;
+      if (c.foreignCores !== undefined) {
+        foreign += c.foreignCores;
+        foreignN++;
+      }
       for (const [k, v] of Object.entries(c.gateway.decisions)) decisions[k] = (decisions[k] ?? 0) + v;
       if (c.upstream.requests !== c.load.completed - non200Of(c)) problems.push(`round ${c.round}: upstream saw ${c.upstream.requests}, load completed ${c.load.completed}`);
       if (c.upstream.bad > 0) problems.push(`round ${c.round}: ${c.upstream.bad} bodies upstream did not match their Content-Length`);
@@ -171,6 +191,9 @@ export function summarise(cells: RoundCell[], connections: number, littleToleran
       completed,
       rps,
       rpsSpread: (Math.max(...perRound) - Math.min(...perRound)) / 2 / meanRound,
+      gwCpuUsPerReq: completed ? gwCpu / completed : NaN,
+      gwUtil: gwCpu / 1000 / elapsed,
+      foreignCores: foreignN ? foreign / foreignN : undefined,
       p50: percentile(all, 0.5),
       p99: percentile(all, 0.99),
       meanMs,
@@ -188,12 +211,31 @@ export function summarise(cells: RoundCell[], connections: number, littleToleran
     });
   }
   // Ratios to (a) of the same body: the one comparison that cancels the machine out.
+  const rpsOf = (c: RoundCell) => c.load.completed / (c.load.elapsedMs / 1000);
   for (const s of out) {
     const base = out.find((x) => x.body === s.body && x.config === 'a');
     if (!base) continue;
-    s.ratio = { rps: s.rps / base.rps, p50: s.p50 / base.p50, p99: s.p99 / base.p99, rss: s.peakRssMb / base.peakRssMb };
+    const paired: number[] = [];
+    for (const c of cells) {
+      if (c.body !== s.body || c.config !== s.config) continue;
+      const a = cells.find((x) => x.body === s.body && x.config === 'a' && x.round === c.round);
+      if (a) paired.push(rpsOf(c) / rpsOf(a));
+    }
+    s.ratio = {
+      rps: paired.length ? median(paired) : s.rps / base.rps,
+      p50: s.p50 / base.p50,
+      p99: s.p99 / base.p99,
+      rss: s.peakRssMb / base.peakRssMb,
+      cpu: s.gwCpuUsPerReq / base.gwCpuUsPerReq,
+    };
   }
   return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Requests that got an answer: non-200s went through the gateway but may not have reached upstream. */
@@ -211,9 +253,17 @@ export function checkTargets(cells: CellSummary[]): Target[] {
     const c = get(body, 'c');
     const cp = get(body, "c'");
     const d = get(body, 'd');
-    if (a && c) targets.push({ what: '(c) throughput ≥ 0.90 × (a)', body, value: c.rps / a.rps, threshold: 0.9, met: c.rps / a.rps >= 0.9 });
-    if (a && cp) targets.push({ what: "(c') throughput ≥ 0.97 × (a)", body, value: cp.rps / a.rps, threshold: 0.97, met: cp.rps / a.rps >= 0.97 });
-    if (b && d) targets.push({ what: '(d) throughput ≥ (b)', body, value: d.rps / b.rps, threshold: 1, met: d.rps >= b.rps });
+    // Throughput ratios are the paired per-round medians (see CellSummary.ratio); (d) vs (b) is their quotient.
+    const vs = (x: CellSummary, threshold: number, what: string) => {
+      const value = x.ratio.rps ?? NaN;
+      targets.push({ what, body, value, threshold, met: value >= threshold });
+    };
+    if (a && c) vs(c, 0.9, '(c) throughput ≥ 0.90 × (a)');
+    if (a && cp) vs(cp, 0.97, "(c') throughput ≥ 0.97 × (a)");
+    if (b && d) {
+      const value = a ? (d.ratio.rps ?? NaN) / (b.ratio.rps ?? NaN) : d.rps / b.rps;
+      targets.push({ what: '(d) throughput ≥ (b)', body, value, threshold: 1, met: value >= 1 });
+    }
   }
   return targets;
 }
@@ -264,12 +314,19 @@ export function renderMarkdown(report: Report): string {
   const o = report.options;
   lines.push(`Load: ${o.connections} keep-alive connections, ${o.durationS} s per cell, ${o.rounds} rounds (configurations alternated, order rotated per round), ${o.warmupS} s warm-up per gateway.`);
   lines.push('');
-  lines.push('| body | config | req/s | ×(a) | p50 ms | ×(a) | p99 ms | ×(a) | mean ms | conn÷req/s ms | Little | peak RSS MB | ×(a) | calls/req | fwd KB/req | non-200/err |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|--:|--:|--:|');
+  lines.push('| body | config | req/s | ×(a) | p50 ms | ×(a) | p99 ms | ×(a) | mean ms / conn÷req/s | peak RSS MB | ×(a) | gw CPU µs/req | ×(a) | gw util | calls/req | fwd KB/req | non-200/err |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const c of report.cells) {
     const little = c.littleOk ? 'ok' : `**off ${Math.round(c.littleDelta * 100)}%**`;
     lines.push(
-      `| ${c.body} | (${c.config}) ${c.label} | ${int(c.rps)} ±${Math.round(c.rpsSpread * 100)}% | ${f2(c.ratio.rps)} | ${f1(c.p50)} | ${f2(c.ratio.p50)} | ${f1(c.p99)} | ${f2(c.ratio.p99)} | ${f1(c.meanMs)} | ${f1(c.littleMs)} | ${little} | ${f1(c.peakRssMb)} | ${f2(c.ratio.rss)} | ${f2(c.serviceCallsPerReq)} | ${f1(c.forwardedKbPerReq)} | ${c.non200}/${c.errors} |`,
+      `| ${c.body} | (${c.config}) ${c.label} | ${int(c.rps)} ±${Math.round(c.rpsSpread * 100)}% | ${f2(c.ratio.rps)} | ${f1(c.p50)} | ${f2(c.ratio.p50)} | ${f1(c.p99)} | ${f2(c.ratio.p99)} | ${f1(c.meanMs)} / ${f1(c.littleMs)} ${little} | ${f1(c.peakRssMb)} | ${f2(c.ratio.rss)} | ${int(c.gwCpuUsPerReq)} | ${f2(c.ratio.cpu)} | ${Math.round(c.gwUtil * 100)}% | ${f2(c.serviceCallsPerReq)} | ${f1(c.forwardedKbPerReq)} | ${c.non200}/${c.errors} |`,
+    );
+  }
+  const foreign = report.cells.map((c) => c.foreignCores).filter((v): v is number => v !== undefined);
+  if (foreign.length) {
+    lines.push('');
+    lines.push(
+      `Other processes on the machine used ${(foreign.reduce((a, b) => a + b, 0) / foreign.length).toFixed(2)} of ${m.nproc} cores on average during the cells (max cell ${Math.max(...foreign).toFixed(2)}).`,
     );
   }
   lines.push('');

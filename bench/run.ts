@@ -10,6 +10,7 @@
  * neighbours) lands on every configuration alike. Finally a soak: (d) for 60 s, RSS sampled each second.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildForBench, builtModule, ROOT } from './build';
 import { BODY_NAMES, type BodyName, type Variant } from './bodies';
@@ -114,15 +115,36 @@ function runLoad(s: Servers, url: string, body: BodyName, variant: Variant, conn
   return s.load.call<LoadResult>({ type: 'run', spec }, seconds * 1000 + 120_000);
 }
 
+/** Busy and total CPU time of the whole machine (/proc/stat jiffies); undefined where there is no /proc. */
+function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - f[3] - f[4], total };
+  } catch {
+    return undefined;
+  }
+}
+
 async function measureCell(g: Child, config: ConfigId, body: BodyName, round: number, s: Servers, o: Options): Promise<RoundCell & { windowUs: [number, number] }> {
   await s.upstream.call({ type: 'take' });
   await s.headroom.call({ type: 'take' });
   await g.call({ type: 'begin' });
+  const cpu0 = machineCpu();
   const load = await runLoad(s, (g as any).info.url, body, CONFIGS[config].variant, o.connections, o.durationS);
+  const cpu1 = machineCpu();
   const gateway = await g.call({ type: 'end' });
   const upstream = await s.upstream.call({ type: 'take' });
   const headroom = await s.headroom.call({ type: 'take' });
-  return { round, body, config, load, gateway, upstream, headroom, windowUs: gateway.windowUs };
+  let foreignCores: number | undefined;
+  if (cpu0 && cpu1 && cpu1.total > cpu0.total) {
+    // Whole machine busy, in cores, minus what the bench's own four processes used in the same time.
+    const busyCores = ((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)) * os.availableParallelism();
+    const ours = (gateway.cpuUs + load.cpuUs + upstream.cpuUs + headroom.cpuUs) / 1000 / load.elapsedMs;
+    foreignCores = Math.max(0, busyCores - ours);
+  }
+  return { round, body, config, load, gateway, upstream, headroom, foreignCores, windowUs: gateway.windowUs };
 }
 
 function pctl(xs: number[], q: number): number {
@@ -138,7 +160,7 @@ function progress(c: RoundCell, rounds: number): void {
     `  [${c.body} r${c.round + 1}/${rounds}] (${c.config})`.padEnd(24) +
       `${rps.toFixed(0).padStart(6)} req/s  p50 ${pctl(c.load.latencies, 0.5).toFixed(1).padStart(6)} ms  p99 ${pctl(c.load.latencies, 0.99).toFixed(1).padStart(6)} ms  ` +
       `peak RSS ${(c.gateway.peakRss / 1048576).toFixed(0).padStart(4)} MB  CPU gw ${util(c.gateway.cpuUs)} load ${util(c.load.cpuUs)} up ${util(c.upstream.cpuUs)} hr ${util(c.headroom.cpuUs)}  ` +
-      `gw ${Math.round(c.gateway.cpuUs / Math.max(1, c.load.completed))} µs/req  calls ${c.headroom.requests}  non-200 ${non200}  errors ${c.load.errors}`,
+      `others ${c.foreignCores?.toFixed(1) ?? '?'} cores  gw ${Math.round(c.gateway.cpuUs / Math.max(1, c.load.completed))} µs/req  calls ${c.headroom.requests}  non-200 ${non200}  errors ${c.load.errors}`,
   );
 }
 

@@ -123,7 +123,7 @@ export function openaiToolBody(extra: Record<string, unknown> = {}) {
 
 export function anthropicToolBody(extra: Record<string, unknown> = {}) {
   return {
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-4-6',
     max_tokens: 1024,
     system: [{ type: 'text', text: 'You are a helpful agent.', cache_control: { type: 'ephemeral' } }],
     messages: [

@@ -11,7 +11,7 @@
  */
 import type { Answer } from './upstream-standin';
 
-export const SESSION_MODEL = 'claude-opus-4-5';
+export const SESSION_MODEL = 'claude-opus-4-8';
 export const WORKDIR = '/home/dev/shop';
 
 /** Headers Claude Code sends (the key goes in Authorization: Bearer, added by the caller). */

@@ -31,6 +31,8 @@ export interface UpstreamStandIn {
   requests: StandInRequest[];
   /** Decides the answer to a generation request; undefined → a short default text. Settable at any time. */
   script?: (req: StandInRequest) => Answer | undefined;
+  /** Takes over the whole answer when set (after the key check): for tests of timing and failure. */
+  reply?: (req: StandInRequest, res: http.ServerResponse) => void;
   close(): Promise<void>;
 }
 
@@ -178,8 +180,9 @@ export async function startUpstreamStandIn(opts: StandInOptions = {}): Promise<U
         return sendJson(res, 401, errorBody(anthropic, 401, anthropic ? 'authentication_error' : 'invalid_request_error', 'invalid x-api-key'));
       }
 
+      if (up.reply) return up.reply(r, res);
       if (r.method === 'GET' && r.path.startsWith('/v1/models')) {
-        const models = anthropic ? ['claude-opus-4-5', 'claude-sonnet-4-5', 'claude-haiku-4-5'] : ['gpt-4o', 'gpt-4o-mini'];
+        const models = anthropic ? ['claude-opus-4-8', 'claude-sonnet-4-6', 'claude-haiku-4-5'] : ['gpt-4o', 'gpt-4o-mini'];
         return sendJson(
           res,
           200,

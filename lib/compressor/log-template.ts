@@ -14,39 +14,29 @@ export interface LineTemplate {
   kinds: SlotKind[];
 }
 
-// Each kind of variable part as a sticky pattern, tried in this order at a position where a part
-// can start: a timestamp before the numbers inside it, a UUID before the hex inside it, an address
-// before its numbers. An explicit scan (below) only tries them at the start of a word that begins with
-// a digit or a hex letter, which is several times faster than one big alternation tried everywhere.
+// The variable parts, as one sticky alternation tried in this order at a position where a part can
+// start: a timestamp before the numbers inside it, a UUID before the hex inside it, an address before
+// its numbers. The scan in templateLine only tries it at the start of a word that begins with a digit
+// (or, for hex and UUIDs, a word made of hex characters), several times faster than one global
+// regex tried at every position.
 const END = String.raw`(?![0-9A-Za-z_])`;
-const TIMESTAMP = new RegExp(
+const TIMESTAMP =
   String.raw`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?` +
-    String.raw`|\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?`,
-  'y',
-);
+  String.raw`|\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?`;
+const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}${END}`;
+/** 0x-hex, or a lower-case hex word of 8+ characters with a digit and a letter (commit, hash, request id). */
+const HEX = String.raw`0x[0-9a-fA-F]+${END}|(?=[a-f]*\d)(?=\d*[a-f])[0-9a-f]{8,}${END}`;
+/** IPv4 with optional port. */
+const IP = String.raw`\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?${END}`;
+/** A number with an optional unit. */
+const NUMBER = String.raw`\d+(?:\.\d+)?(?:ms|us|µs|ns|s|m|h|d|b|kb|mb|gb|KB|MB|GB|KiB|MiB|GiB|B|%)?${END}`;
+
+const DIGIT_START = new RegExp(`(${TIMESTAMP})|(${UUID})|(${HEX})|(${IP})|(${NUMBER})`, 'y');
+const DIGIT_START_KINDS: SlotKind[] = ['ts', 'id', 'hex', 'ip', 'n'];
+const HEX_LETTER_START = new RegExp(`(${UUID})|(${HEX})`, 'y');
+const HEX_LETTER_START_KINDS: SlotKind[] = ['id', 'hex'];
 /** syslog's `Nov 26 10:00:00`. */
 const SYSLOG_TIMESTAMP = /(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}:\d{2}/y;
-const UUID = new RegExp(String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}${END}`, 'y');
-/** 0x-hex, or a lower-case hex word of 8+ characters with a digit and a letter (commit, hash, request id). */
-const HEX = new RegExp(String.raw`0x[0-9a-fA-F]+${END}|(?=[a-f]*\d)(?=\d*[a-f])[0-9a-f]{8,}${END}`, 'y');
-/** IPv4 with optional port. */
-const IP = new RegExp(String.raw`\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?${END}`, 'y');
-/** A number with an optional unit. */
-const NUMBER = new RegExp(String.raw`\d+(?:\.\d+)?(?:ms|us|µs|ns|s|m|h|d|b|kb|mb|gb|KB|MB|GB|KiB|MiB|GiB|B|%)?${END}`, 'y');
-
-const DIGIT_PATTERNS: [RegExp, SlotKind][] = [
-  [TIMESTAMP, 'ts'],
-  [UUID, 'id'],
-  [HEX, 'hex'],
-  [IP, 'ip'],
-  [NUMBER, 'n'],
-];
-const HEX_LETTER_PATTERNS: [RegExp, SlotKind][] = [
-  [UUID, 'id'],
-  [HEX, 'hex'],
-];
-
-const SYSLOG_PATTERNS: [RegExp, SlotKind][] = [[SYSLOG_TIMESTAMP, 'ts']];
 /** J F M A S O N D: the initials of the month names. */
 const MONTH_INITIAL = new Set([74, 70, 77, 65, 83, 79, 78, 68]);
 
@@ -54,17 +44,27 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+function isHexChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
 function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
-function tryAt(line: string, at: number, patterns: readonly [RegExp, SlotKind][]): [string, SlotKind] | null {
-  for (const [pattern, kind] of patterns) {
-    pattern.lastIndex = at;
-    const m = pattern.exec(line);
-    if (m !== null) return [m[0], kind];
-  }
+function matchAt(line: string, at: number, pattern: RegExp, kinds: readonly SlotKind[]): [string, SlotKind] | null {
+  pattern.lastIndex = at;
+  const m = pattern.exec(line);
+  if (m === null) return null;
+  for (let g = 1; g <= kinds.length; g++) if (m[g] !== undefined) return [m[0], kinds[g - 1]];
   return null;
+}
+
+/** Does the word at `at` begin with 8 hex characters (the shortest hex id or UUID head)? */
+function startsWithHexRun(line: string, at: number): boolean {
+  if (at + 8 > line.length) return false;
+  for (let k = at; k < at + 8; k++) if (!isHexChar(line.charCodeAt(k))) return false;
+  return true;
 }
 
 export function templateLine(line: string): LineTemplate {
@@ -82,16 +82,21 @@ export function templateLine(line: string): LineTemplate {
       continue;
     }
     let found: [string, SlotKind] | null = null;
-    if (c >= 48 && c <= 57) {
+    if (isDigit(c)) {
       // Fast path for the commonest part, a plain integer (`[4000]`, `size=50 `): digits followed by
       // something that cannot continue a timestamp, decimal, address, unit or hex word.
       let j = i + 1;
       while (j < line.length && isDigit(line.charCodeAt(j))) j++;
       const next = j < line.length ? line.charCodeAt(j) : 32;
       if (!isWordChar(next) && next !== 45 && next !== 46 && next !== 47 && next !== 58) found = [line.slice(i, j), 'n'];
-      else found = tryAt(line, i, DIGIT_PATTERNS);
-    } else if ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)) found = tryAt(line, i, HEX_LETTER_PATTERNS);
-    if (found === null && MONTH_INITIAL.has(c) && i + 3 < line.length && line.charCodeAt(i + 3) === 32) found = tryAt(line, i, SYSLOG_PATTERNS);
+      else found = matchAt(line, i, DIGIT_START, DIGIT_START_KINDS);
+    } else if (isHexChar(c) && startsWithHexRun(line, i)) {
+      found = matchAt(line, i, HEX_LETTER_START, HEX_LETTER_START_KINDS);
+    } else if (MONTH_INITIAL.has(c) && line.charCodeAt(i + 3) === 32) {
+      SYSLOG_TIMESTAMP.lastIndex = i;
+      const m = SYSLOG_TIMESTAMP.exec(line);
+      if (m !== null) found = [m[0], 'ts'];
+    }
     if (found === null) {
       // Skip the rest of the word: no part starts inside it.
       i++;
