@@ -96,7 +96,6 @@ test('claude -p completes a Bash tool round through the gateway; the tool output
 
   const run = await runClaude(stack.url, key);
   const traffic = describeTraffic(stack);
-  if (process.env.DEBUG_TRAFFIC) console.log(traffic, stack.gateway.spend.list().map((l) => [l.method, l.path, l.status, l.headroom_status, l.headroom_reason, l.tokens_saved, l.latency_ms]));
   expect({ code: run.code, stderr: run.stderr, traffic }).toMatchObject({ code: 0 });
   expect(run.stdout).toContain(FINAL);
 

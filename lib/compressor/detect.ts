@@ -3,7 +3,6 @@
  * or logs). The kind picks the transform; a transform that finds nothing to do falls back to the
  * whitespace transform, so a wrong guess costs compression, never content.
  */
-import { isListing, parseListing } from './listing';
 import { templateLine } from './log-template';
 
 export type ContentKind = 'json' | 'listing' | 'log' | 'code' | 'text';
@@ -14,6 +13,12 @@ const SAMPLE_LINES = 400;
 /** A log line starts with a timestamp or a level, or carries a level / key=value pairs of a logger. */
 const LOG_LINE =
   /^\s*(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\[?\d{2}:\d{2}:\d{2}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}\d{1,2} \d{2}:\d{2}|\[?(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL)\b)|\b(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL)\b|\blevel=\w+|^\s+at\s+\S|^\s*Traceback \(most recent call last\)/;
+
+/**
+ * A line shaped like a listing entry: a path-like head (a slash or dot, no spaces) then `:12:`,
+ * `:12-` or `-12-`. A cheap shape test; the listing transform parses for real and may still decline.
+ */
+const LISTING_LINE = /^(?=[^\s:]*[/.\\])[^\s:]+?(?::\d+[:-]|-\d+-)/;
 
 /** Lines that only source code has: keywords at the start, or ending in a bracket, semicolon or colon. */
 const CODE_LINE =
@@ -57,7 +62,7 @@ export function detectKind(text: string): ContentKind {
   const trimmed = text.trim();
   if (looksLikeJson(trimmed)) return 'json';
   const lines = sampleLines(trimmed);
-  if (lines.length >= 3 && isListing(parseListing(lines.join('\n')))) return 'listing';
+  if (lines.length >= 3 && share(lines, LISTING_LINE) >= 0.6) return 'listing';
   // Logs before code: a stack trace ends lines with `)` and would otherwise read as code.
   if (lines.length >= 5 && share(lines, LOG_LINE) >= 0.3) return 'log';
   if (lines.length >= 3 && share(lines, CODE_LINE) >= 0.4) return 'code';

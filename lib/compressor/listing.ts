@@ -15,13 +15,25 @@ export interface ListingLine {
 
 const MATCH_LINE = /^(.+?):(\d+):(.*)$/;
 const CONTEXT_LINE_COLON = /^(.+?):(\d+)-(.*)$/;
-const CONTEXT_LINE_DASH = /^(.+?)-(\d+)-(.*)$/;
 
 /**
  * A path as search tools print it: no spaces (so a log line's `INFO worker.py:12` is not one), a
  * slash, backslash or dot, and not a timestamp or URL (`2026-11-26T10:00:00` splits at its colons).
  */
 function looksLikePath(path: string): boolean {
+  let known = pathVerdicts.get(path);
+  if (known === undefined) {
+    known = isPathShaped(path);
+    // Paths repeat line after line; the verdicts are kept per process, bounded.
+    if (pathVerdicts.size >= 4096) pathVerdicts.clear();
+    pathVerdicts.set(path, known);
+  }
+  return known;
+}
+
+const pathVerdicts = new Map<string, boolean>();
+
+function isPathShaped(path: string): boolean {
   return (
     path.length <= 512 &&
     !/\s/.test(path) &&
@@ -41,15 +53,19 @@ export function parseListingLine(line: string, knownPaths?: ReadonlySet<string>)
   if (m !== null && looksLikePath(m[1])) return { path: m[1], line: Number(m[2]), sep: ':', text: m[3] };
   m = CONTEXT_LINE_COLON.exec(line);
   if (m !== null && looksLikePath(m[1])) return { path: m[1], line: Number(m[2]), sep: '-', text: m[3] };
-  if (knownPaths !== undefined && knownPaths.size > 0) {
-    m = CONTEXT_LINE_DASH.exec(line);
-    if (m !== null && knownPaths.has(m[1])) return { path: m[1], line: Number(m[2]), sep: '-', text: m[3] };
-    // `a-b.ts-12-text` splits at the first dash; try every dash that leaves a known path before it.
-    for (let dash = line.indexOf('-'); dash !== -1; dash = line.indexOf('-', dash + 1)) {
-      if (!knownPaths.has(line.slice(0, dash))) continue;
-      const rest = /^-(\d+)-(.*)$/.exec(line.slice(dash));
-      if (rest !== null) return { path: line.slice(0, dash), line: Number(rest[1]), sep: '-', text: rest[2] };
-    }
+  return knownPaths !== undefined && knownPaths.size > 0 ? parseDashContextLine(line, knownPaths) : null;
+}
+
+const DASH_CONTEXT_TAIL = /-(\d+)-/y;
+
+/** `path-12-text`, for a path in `knownPaths`. Paths contain dashes, so every dash is a candidate split. */
+function parseDashContextLine(line: string, knownPaths: ReadonlySet<string>): ListingLine | null {
+  for (let dash = line.indexOf('-'); dash !== -1; dash = line.indexOf('-', dash + 1)) {
+    DASH_CONTEXT_TAIL.lastIndex = dash;
+    const tail = DASH_CONTEXT_TAIL.exec(line);
+    if (tail === null) continue;
+    const path = line.slice(0, dash);
+    if (knownPaths.has(path)) return { path, line: Number(tail[1]), sep: '-', text: line.slice(DASH_CONTEXT_TAIL.lastIndex) };
   }
   return null;
 }
@@ -83,7 +99,7 @@ export function parseListing(text: string): ParsedListing {
   const other: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (entries[i] !== null || lines[i].length === 0) continue;
-    const context = knownPaths.size > 0 ? parseListingLine(lines[i], knownPaths) : null;
+    const context = knownPaths.size > 0 ? parseDashContextLine(lines[i], knownPaths) : null;
     if (context !== null) entries[i] = context;
     else if (lines[i] !== '--') other.push(lines[i]);
   }

@@ -53,7 +53,10 @@ function specializedTransform(
     }
     case 'listing': {
       const listing = compressListing(cleaned);
-      return listing === null ? null : { text: listing.text, transform: 'grep_group' };
+      if (listing !== null) return { text: listing.text, transform: 'grep_group' };
+      // Shaped like a listing but not one (e.g. `host:8080-…` lines): a log, perhaps.
+      const log = compressLog(cleaned);
+      return log === null ? null : { text: log.text, transform: 'log_collapse' };
     }
     case 'log': {
       const log = compressLog(cleaned);
