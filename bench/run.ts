@@ -33,27 +33,30 @@ interface Options {
 }
 
 const USAGE = `npm run bench -- [options]
-  --duration S       seconds per measured cell (default 5)
+  --duration S       seconds per measured cell (default 2)
   --connections N    concurrent keep-alive connections (default 10)
-  --rounds N         rounds, configurations alternated in each (default 3)
+  --rounds N         rounds, configurations alternated in each (default 8)
   --warmup S         warm-up per gateway before the rounds, not measured (default 2)
   --bodies LIST      ${BODY_NAMES.join(',')} (default all)
   --configs LIST     ${CONFIG_IDS.join(',')} (c' also as cp; default all)
   --soak-duration S  length of the (d) RSS soak (default 60)
   --no-soak          skip the soak
-  --quick            smoke run: 2 s cells, 1 round, 1 s warm-up, 10 s soak
+  --quick            smoke run: 1 s cells, 2 rounds, 1 s warm-up, 10 s soak
   --cpu-prof         run gateways under node --cpu-prof; prints top self time per config
                      (profiles in bench/results/profiles/, cut to the measured windows)`;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { durationS: 5, connections: 10, rounds: 3, warmupS: 2, bodies: [...BODY_NAMES], configs: [...CONFIG_IDS], soak: true, soakS: 60, cpuProf: false };
+  // Many short rounds rather than few long ones: on a shared 2-core machine other jobs move
+  // throughput by ±50% within seconds; 8 alternations of 2 s pair each configuration with (a)
+  // closely in time (the ratios are per round) for the same 16 s of load per cell.
+  const o: Options = { durationS: 2, connections: 10, rounds: 8, warmupS: 2, bodies: [...BODY_NAMES], configs: [...CONFIG_IDS], soak: true, soakS: 60, cpuProf: false };
   const num = (v: string | undefined, name: string, min: number) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < min) throw new Error(`${name} needs a number ≥ ${min}, got "${v}"`);
     return n;
   };
   // --quick first, so explicit options given with it still win.
-  if (argv.includes('--quick')) Object.assign(o, { durationS: 2, rounds: 1, warmupS: 1, soakS: 10 });
+  if (argv.includes('--quick')) Object.assign(o, { durationS: 1, rounds: 2, warmupS: 1, soakS: 10 });
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -255,7 +258,7 @@ async function main(): Promise<void> {
     startedAt,
     finishedAt: new Date().toISOString(),
     cells: summaries,
-    targets: checkTargets(summaries),
+    targets: checkTargets(cells),
     soak: soakResult,
     rounds: cells.map(({ load, ...rest }) => {
       const { latencies: _l, ...l } = load;

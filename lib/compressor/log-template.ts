@@ -40,6 +40,8 @@ const SYSLOG_TIMESTAMP = /(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1
 /** J F M A S O N D: the initials of the month names. */
 const MONTH_INITIAL = new Set([74, 70, 77, 65, 83, 79, 78, 68]);
 
+const PLACEHOLDER_OF: Record<SlotKind, string> = { ts: '<ts>', id: '<id>', hex: '<hex>', ip: '<ip>', n: '<n>' };
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
@@ -70,7 +72,8 @@ function startsWithHexRun(line: string, at: number): boolean {
 export function templateLine(line: string): LineTemplate {
   const values: string[] = [];
   const kinds: SlotKind[] = [];
-  let template = '';
+  // Pieces joined once at the end: `+=` would build a rope that every Map lookup has to flatten.
+  const pieces: string[] = [];
   let last = 0;
   let i = 0;
   while (i < line.length) {
@@ -104,13 +107,15 @@ export function templateLine(line: string): LineTemplate {
       continue;
     }
     const [value, kind] = found;
-    template += `${line.slice(last, i)}<${kind}>`;
+    pieces.push(line.slice(last, i), PLACEHOLDER_OF[kind]);
     values.push(value);
     kinds.push(kind);
     i += value.length;
     last = i;
   }
-  return { template: last === 0 ? line : template + line.slice(last), values, kinds };
+  if (last === 0) return { template: line, values, kinds };
+  pieces.push(line.slice(last));
+  return { template: pieces.join(''), values, kinds };
 }
 
 /**

@@ -4,7 +4,7 @@
  * diagnose a failure (ERROR/WARN/FATAL and similar, stack traces, Python tracebacks) is kept verbatim
  * and in place.
  */
-import { LineTemplate, SlotKind, templateLine } from './log-template';
+import { SlotKind, templateLine } from './log-template';
 
 /**
  * A line's severity or wording says something went wrong. Levels count in upper case only
@@ -66,58 +66,80 @@ export function classifyLogLines(lines: readonly string[]): LineRole[] {
   return roles;
 }
 
+/**
+ * What one slot of a template held across its lines, gathered as the lines go by (no list of
+ * every value is kept): the distinct values while there are at most three, and for numbers and
+ * timestamps their smallest and largest, for ids the number of distinct values.
+ */
+class SlotStats {
+  /** Distinct values; for numbers and timestamps dropped (null) past three, when a range says more. */
+  private distinct: Set<string> | null = new Set();
+  private numeric = true;
+  private unit: string | undefined;
+  private min = Infinity;
+  private max = -Infinity;
+  private minText = '';
+  private maxText = '';
+  private low: string | undefined;
+  private high: string | undefined;
+
+  constructor(private readonly kind: SlotKind) {}
+
+  add(value: string): void {
+    if (this.distinct !== null) {
+      this.distinct.add(value);
+      if (this.distinct.size > 3 && (this.kind === 'n' || this.kind === 'ts')) this.distinct = null;
+    }
+    if (this.kind === 'n') {
+      if (!this.numeric) return;
+      const number = parseFloat(value);
+      let end = 0;
+      while (end < value.length && ((value.charCodeAt(end) >= 48 && value.charCodeAt(end) <= 57) || value.charCodeAt(end) === 46)) end++;
+      const unit = end === value.length ? '' : value.slice(end);
+      if (this.unit === undefined) this.unit = unit;
+      else if (unit !== this.unit) this.numeric = false; // `3ms` next to `2s`: no common scale
+      if (number < this.min) {
+        this.min = number;
+        this.minText = value;
+      }
+      if (number > this.max) {
+        this.max = number;
+        this.maxText = value;
+      }
+    } else if (this.kind === 'ts') {
+      // ISO timestamps sort as text; syslog and bare times sort within one day, close enough for a range.
+      if (this.low === undefined || value < this.low) this.low = value;
+      if (this.high === undefined || value > this.high) this.high = value;
+    }
+  }
+
+  /** All equal → the value; ≤3 distinct → `<a|b|c>`; numbers and timestamps → `<min..max>`; ids → a count. */
+  render(): string {
+    if (this.distinct !== null && this.distinct.size <= 3) {
+      const values = [...this.distinct];
+      return values.length === 1 ? values[0] : `<${values.join('|')}>`;
+    }
+    if (this.kind === 'n' && this.numeric) return `<${this.minText}..${this.maxText}>`;
+    if (this.kind === 'ts') return `<${this.low}..${this.high}>`;
+    if (this.distinct !== null) return `<${this.distinct.size} distinct ${this.kind}>`;
+    return `<${this.kind}>`; // numbers of mixed units
+  }
+}
+
 interface TemplateGroup {
   first: number;
   count: number;
   firstLine: string;
-  sample: LineTemplate;
-  /** values[slot] = every value seen in that slot, in line order. */
-  values: string[][];
+  template: string;
+  slots: SlotStats[];
 }
 
-const NUMBER_WITH_UNIT = /^(\d+(?:\.\d+)?)(\D*)$/;
-
-/** How one varying slot is written: all equal → the value; ≤3 distinct → `<a|b|c>`; else a range or a count. */
-function renderSlot(kind: SlotKind, values: readonly string[]): string {
-  const distinct = [...new Set(values)];
-  if (distinct.length === 1) return distinct[0];
-  if (distinct.length <= 3) return `<${distinct.join('|')}>`;
-  if (kind === 'n') {
-    const parsed = distinct.map((v) => NUMBER_WITH_UNIT.exec(v));
-    const unit = parsed[0]?.[2];
-    if (parsed.every((p) => p !== null && p[2] === unit)) {
-      let min = 0;
-      let max = 0;
-      for (let i = 1; i < parsed.length; i++) {
-        const value = Number(parsed[i]![1]);
-        if (value < Number(parsed[min]![1])) min = i;
-        if (value > Number(parsed[max]![1])) max = i;
-      }
-      return `<${distinct[min]}..${distinct[max]}>`;
-    }
-  }
-  if (kind === 'ts') {
-    // ISO timestamps sort as text; syslog and bare times sort within one day, close enough for a range.
-    let min = distinct[0];
-    let max = distinct[0];
-    for (const v of distinct) {
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    return `<${min}..${max}>`;
-  }
-  return `<${distinct.length} distinct ${kind}>`;
-}
+const PLACEHOLDER = /<(?:ts|id|hex|ip|n)>/g;
 
 function renderGroup(group: TemplateGroup): string {
   if (group.count === 1) return group.firstLine;
-  const { template, kinds } = group.sample;
   let slot = 0;
-  const body = template.replace(/<(?:ts|id|hex|ip|n)>/g, () => {
-    const rendered = renderSlot(kinds[slot], group.values[slot]);
-    slot++;
-    return rendered;
-  });
+  const body = group.template.replace(PLACEHOLDER, () => group.slots[slot++].render());
   return `[×${group.count}] ${body}`;
 }
 
@@ -144,14 +166,14 @@ export function compressLog(text: string): { text: string; stats: LogFoldStats }
   for (let i = 0; i < lines.length; i++) {
     if (roles[i] === 'severe') severeCounts.set(lines[i], (severeCounts.get(lines[i]) ?? 0) + 1);
     if (roles[i] !== 'plain') continue;
-    const templated = templateLine(lines[i]);
-    let group = groups.get(templated.template);
+    const { template, values, kinds } = templateLine(lines[i]);
+    let group = groups.get(template);
     if (group === undefined) {
-      group = { first: i, count: 0, firstLine: lines[i], sample: templated, values: templated.values.map(() => []) };
-      groups.set(templated.template, group);
+      group = { first: i, count: 0, firstLine: lines[i], template, slots: kinds.map((kind) => new SlotStats(kind)) };
+      groups.set(template, group);
     }
     group.count++;
-    for (let s = 0; s < templated.values.length; s++) group.values[s].push(templated.values[s]);
+    for (let s = 0; s < values.length; s++) group.slots[s].add(values[s]);
     groupOfLine[i] = group;
   }
 
