@@ -25,6 +25,8 @@ export interface AppOptions {
   fixRequestBody?: boolean;
   /** Middleware mounted before headroomCompression (e.g. one that sets its own guardrail header). */
   before?: Array<(req: any, res: any, next: () => void) => void>;
+  /** Middleware mounted between headroomCompression and the proxy. */
+  between?: Array<(req: any, res: any, next: () => void) => void>;
 }
 
 export function createApp(opts: AppOptions) {
@@ -41,6 +43,7 @@ export function createApp(opts: AppOptions) {
     },
   });
   app.use('/v1', headroom);
+  for (const mw of opts.between ?? []) app.use('/v1', mw);
   app.use(
     '/v1',
     createProxyMiddleware({
@@ -72,6 +75,7 @@ export async function startStack(
     jsonParser: opts.jsonParser,
     fixRequestBody: opts.fixRequestBody,
     before: opts.before,
+    between: opts.between,
     upstreamUrl: upstream.url,
     headroom: { apiBase: standIn.url, minTokens: 0, logger: quiet, ...(opts.headroom ?? {}) },
   });

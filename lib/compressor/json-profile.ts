@@ -228,6 +228,7 @@ function findMustKeepRows(flatRows: readonly Map<string, Json>[], columns: Map<s
     if (column.numeric !== null && column.numeric.min !== column.numeric.max) {
       mark(column.numeric.minRow, `min:${column.key}`);
       mark(column.numeric.maxRow, `max:${column.key}`);
+      for (const r of farOutliers(flatRows, column.key, rare)) mark(r, `outlier:${column.key}`);
     }
   }
 
@@ -254,6 +255,33 @@ function findMustKeepRows(flatRows: readonly Map<string, Json>[], columns: Map<s
   }
   if (errorRows.length <= rowCount / 2) for (const r of errorRows) mark(r, 'error-like');
   return keep;
+}
+
+/**
+ * Rows whose number lies beyond Tukey's far-out fences (three interquartile ranges past the
+ * quartiles): the second-slowest request at 9870 ms among 20-180 ms ones is not the max, yet it is
+ * an anomaly. Only when there are few of them (at most `limit`); a heavy tail is not an anomaly.
+ */
+function farOutliers(flatRows: readonly Map<string, Json>[], key: string, limit: number): number[] {
+  const numbers: number[] = [];
+  for (const row of flatRows) {
+    const value = row.get(key);
+    if (typeof value === 'number' && Number.isFinite(value)) numbers.push(value);
+  }
+  if (numbers.length < MIN_ROWS) return [];
+  const sorted = Float64Array.from(numbers).sort();
+  const q1 = sorted[Math.floor(0.25 * (sorted.length - 1))];
+  const q3 = sorted[Math.floor(0.75 * (sorted.length - 1))];
+  const spread = q3 - q1;
+  if (spread <= 0) return [];
+  const low = q1 - 3 * spread;
+  const high = q3 + 3 * spread;
+  const rows: number[] = [];
+  for (let r = 0; r < flatRows.length; r++) {
+    const value = flatRows[r].get(key);
+    if (typeof value === 'number' && (value < low || value > high)) rows.push(r);
+  }
+  return rows.length <= limit ? rows : [];
 }
 
 export function isErrorLike(value: Json): boolean {

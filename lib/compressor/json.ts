@@ -140,7 +140,7 @@ class Serializer {
     const k = SUMMARY_KEYS;
     parts.push(
       `"${k.note}":${JSON.stringify(
-        `${shown.length} of ${profile.rowCount} rows shown: first, last, and every row with a rare, error-like, null or min/max value; ` +
+        `${shown.length} of ${profile.rowCount} rows shown: first, last, and every row with a rare, error-like, null, outlier or min/max value; ` +
           `${k.values} counts, ${k.range} and ${k.same} cover all rows`,
       )}`,
     );

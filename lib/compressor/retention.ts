@@ -5,7 +5,7 @@
  *
  * - JSON: for every long array of similar objects, the row count is stated, every value of each
  *   low-cardinality field is there with its count, the min and max of each numeric field are there,
- *   and every row the profile marks (rare, error-like, null/missing, min/max, first, last) is shown
+ *   and every row the profile marks (rare, error-like, null/missing, outlier, min/max, first, last) is shown
  *   whole, at its index. JSON that was only minified must parse to the same value.
  * - Logs: every distinct line template is there with its count (folded as `[×N]`, or its lines
  *   verbatim), every severe line verbatim with its count, every trace line verbatim and in order.
@@ -141,7 +141,7 @@ function checkSummary(label: string, rows: readonly JsonObject[], profile: RowsP
     }
     if (!whole) missingRows.push(`row ${r} (${reasons.join(', ')})`);
   }
-  checks.push(check(`${label}: ${profile.mustKeep.size} rows with rare, error-like, null or min/max values (and first, last) shown whole`, missingRows));
+  checks.push(check(`${label}: ${profile.mustKeep.size} rows with rare, error-like, null, outlier or min/max values (and first, last) shown whole`, missingRows));
 }
 
 function walkJson(original: Json, output: unknown, path: string, checks: RetentionCheck[], structural: string[]): void {
