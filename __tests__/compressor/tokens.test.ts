@@ -1,5 +1,5 @@
-import { countTokens as o200kCount } from 'gpt-tokenizer/encoding/o200k_base';
-import { countTokens as cl100kCount } from 'gpt-tokenizer/encoding/cl100k_base';
+import { countTokens as o200kCount } from 'gpt-tokenizer/cjs/encoding/o200k_base';
+import { countTokens as cl100kCount } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
 import { baseModelName, estimateClaudeTokens, tokenCounterFor } from '../../lib/compressor/tokens';
 import { generated, sharedToolOutputs } from './fixtures';
 
