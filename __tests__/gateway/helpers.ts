@@ -37,7 +37,7 @@ export interface StackOptions {
   /** 'service': a Headroom stand-in over HTTP (default); 'embedded': the package's compressor in-process. */
   compression?: 'service' | 'embedded';
   config?: Partial<GatewayConfig>;
-  /** Reuse a database file (restart tests). */
+  /** A database file of the caller's (restart tests); left in place on close. */
   dbPath?: string;
 }
 
@@ -46,17 +46,26 @@ export async function startGatewayStack(opts: StackOptions = {}): Promise<Gatewa
   const dbPath = opts.dbPath ?? join(dir, 'gateway.db');
   const upstream = await startUpstreamStandIn({ requireKeys: { anthropic: ANTHROPIC_KEY, openai: OPENAI_KEY } });
   const service = opts.compression === 'embedded' ? undefined : await startStandIn();
-  const gateway = createGateway({
-    masterKey: MASTER_KEY,
-    databasePath: dbPath,
-    anthropicUpstream: upstream.url,
-    openaiUpstream: upstream.url,
-    anthropicApiKey: ANTHROPIC_KEY,
-    openaiApiKey: OPENAI_KEY,
-    ...(service ? { headroomApiBase: service.url } : { compressor: compress }),
-    logger: quiet,
-    ...(opts.config ?? {}),
-  });
+  let gateway: Gateway;
+  try {
+    gateway = createGateway({
+      masterKey: MASTER_KEY,
+      databasePath: dbPath,
+      anthropicUpstream: upstream.url,
+      openaiUpstream: upstream.url,
+      anthropicApiKey: ANTHROPIC_KEY,
+      openaiApiKey: OPENAI_KEY,
+      ...(service ? { headroomApiBase: service.url } : { compressor: compress }),
+      logger: quiet,
+      ...(opts.config ?? {}),
+    });
+  } catch (err) {
+    // Nothing may stay open, or jest cannot exit.
+    await upstream.close();
+    await service?.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const server: Server = await new Promise((resolve) => {
     const s = gateway.app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -75,7 +84,7 @@ export async function startGatewayStack(opts: StackOptions = {}): Promise<Gatewa
         headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      const json = await res.json();
+      const json = (await res.json()) as Awaited<ReturnType<GatewayStack['generateKey']>>;
       if (res.status !== 200) throw new Error(`/key/generate ${res.status}: ${JSON.stringify(json)}`);
       return json;
     },
@@ -93,7 +102,7 @@ export async function startGatewayStack(opts: StackOptions = {}): Promise<Gatewa
       await gateway.close();
       await upstream.close();
       await service?.close();
-      if (!opts.dbPath) rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   return stack;

@@ -2,6 +2,9 @@
  * Virtual keys: /key/generate and /key/update behind the master key, persistence in SQLite, and the
  * 401 / 403 a client gets in its provider's error shape with nothing sent upstream.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { MASTER_KEY, anthropicToolBody, openaiToolBody, post, startGatewayStack, type GatewayStack } from './helpers';
@@ -83,7 +86,8 @@ describe('POST /key/generate and /key/update', () => {
 
   test('the master key guards them; a virtual key is not enough', async () => {
     const { key } = await stack.generateKey();
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${key}` }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${key}` }];
+    for (const headers of attempts) {
       const res = await post(`${stack.url}/key/generate`, {}, headers);
       expect(res.status).toBe(401);
       expect(res.json.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_master_key' });
@@ -94,17 +98,22 @@ describe('POST /key/generate and /key/update', () => {
   });
 
   test('keys survive a restart (SQLite file)', async () => {
-    const first = await startGatewayStack();
-    const { key } = await first.generateKey({ key_alias: 'persistent', guardrails: ['headroom-compression'] });
-    const dbPath = first.dbPath;
-    await first.close();
-    const second = await startGatewayStack({ dbPath });
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-restart-'));
+    const dbPath = join(dir, 'gateway.db');
     try {
-      const res = await post(`${second.url}/v1/chat/completions`, openaiToolBody(), { authorization: `Bearer ${key}` });
-      expect(res.status).toBe(200);
-      expect(res.headers.get('x-litellm-applied-guardrails')).toBe('headroom-compression');
+      const first = await startGatewayStack({ dbPath });
+      const { key } = await first.generateKey({ key_alias: 'persistent', guardrails: ['headroom-compression'] });
+      await first.close();
+      const second = await startGatewayStack({ dbPath });
+      try {
+        const res = await post(`${second.url}/v1/chat/completions`, openaiToolBody(), { authorization: `Bearer ${key}` });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('x-litellm-applied-guardrails')).toBe('headroom-compression');
+      } finally {
+        await second.close();
+      }
     } finally {
-      await second.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

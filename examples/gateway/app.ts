@@ -148,14 +148,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   const isMaster = (k: string) => timingSafeEqual(digest(k), masterDigest);
   const guardrailName = config.headroom?.guardrailName ?? DEFAULT_GUARDRAIL;
 
-  const db = new Database(config.databasePath);
-  if (config.databasePath !== ':memory:') db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  const keys = new KeyStore(db);
-  const spend = new SpendLog(db);
-  const metrics = createMetrics();
-  let closed = false;
-
+  // First: it validates its options and throws before anything is opened.
   const headroom = headroomCompression({
     ...(config.headroom ?? {}),
     ...(config.headroomApiBase ? { apiBase: config.headroomApiBase, ...(config.headroomApiKey ? { apiKey: config.headroomApiKey } : {}) } : { compressor: config.compressor }),
@@ -164,6 +157,14 @@ export function createGateway(config: GatewayConfig): Gateway {
     enabledFor: (req) => stateOf(req)?.key?.guardrails.includes(guardrailName) === true,
     logger,
   });
+
+  const db = new Database(config.databasePath);
+  if (config.databasePath !== ':memory:') db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  const keys = new KeyStore(db);
+  const spend = new SpendLog(db);
+  const metrics = createMetrics();
+  let closed = false;
 
   // One keep-alive pool per gateway, destroyed on close (the global agent would outlive it).
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };

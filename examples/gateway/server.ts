@@ -4,7 +4,6 @@
  */
 import type { Logger } from 'express-headroom';
 import { createGateway } from './app';
-import { compress } from './compressor';
 import { EnvError, settingsFromEnv } from './config';
 
 const logger: Logger = {
@@ -14,7 +13,7 @@ const logger: Logger = {
   error: (obj, msg) => console.error(`[gateway] ERROR ${msg ?? ''}`, JSON.stringify(obj)),
 };
 
-function main(): void {
+async function main(): Promise<void> {
   let settings;
   try {
     settings = settingsFromEnv(process.env);
@@ -26,7 +25,9 @@ function main(): void {
     throw err;
   }
   const { config, host, port } = settings;
-  const gateway = createGateway({ ...config, compressor: config.headroomApiBase ? undefined : compress, logger });
+  // The embedded compressor is loaded only when it is used (its tokenizer tables take a moment).
+  const compressor = config.headroomApiBase ? undefined : (await import('./compressor')).compress;
+  const gateway = createGateway({ ...config, compressor, logger });
 
   if (gateway.compression === 'embedded') {
     logger.info({}, 'headroom: no HEADROOM_API_BASE set, compressing in-process with the embedded compressor');
@@ -62,4 +63,7 @@ function main(): void {
   process.on('SIGTERM', stop);
 }
 
-main();
+main().catch((err) => {
+  console.error('[gateway] ERROR', err);
+  process.exit(1);
+});

@@ -179,18 +179,23 @@ function grepListing(r: () => number): string {
     'src/payments/__tests__/worker.test.ts',
     'src/api/__tests__/refunds.test.ts',
   ];
-  const snippets = [
+  const code = [
     'const refund = await computeRefund(order, request);',
     'export function computeRefund(order: Order, req: RefundRequest): Refund {',
     'if (refund.amountCents > order.capturedCents) throw new RefundAmountError(refund.amountCents, order.capturedCents);',
     "logger.info({ order: order.id, amount_cents: refund.amountCents }, 'refund ok');",
     'const cents = toCents(req.amount * order.fxRate);',
-    "expect(computeRefund(order, { amount: 45.99 }).amountCents).toBe(4599);",
     'await refunds.insert({ orderId: order.id, amountCents: refund.amountCents });',
-    'router.post(\'/orders/:id/refund\', validate(refundSchema), refundHandler);',
+  ];
+  const tests = [
+    'expect(computeRefund(order, { amount: 45.99 }).amountCents).toBe(4599);',
+    'expect(() => computeRefund(paidOrder, { amount: 100 })).toThrow(RefundAmountError);',
+    "it('refunds the captured amount in cents', () => {",
+    'const refund = computeRefund(order, { amount: 12.5, currency: "EUR" });',
   ];
   const out: string[] = [];
   for (const f of files) {
+    const snippets = f.includes('__tests__') ? tests : code;
     const n = 6 + Math.floor(r() * 10);
     let line = 5;
     for (let i = 0; i < n; i++) {
@@ -316,7 +321,7 @@ export function claudeCodeSession(seed = 7): Session {
         input: { file_path: `${WORKDIR}/src/payments/refund.ts`, old_string: 'Math.ceil(requested * 100)', new_string: 'toCents(requested)' },
       },
       output: `The file ${WORKDIR}/src/payments/refund.ts has been updated. Here's the result of running \`cat -n\` on a snippet of the edited file:\n    22\t  const amountCents = toCents(requested);`,
-      label: 'Edit: src/payments/refund.ts (short confirmation)',
+      label: 'Edit: src/payments/refund.ts (confirmation)',
     },
     {
       thinking: 'Run the test suite.',
@@ -370,7 +375,7 @@ export function claudeCodeSession(seed = 7): Session {
     blocks[blocks.length - 1].cache_control = ephemeral;
     return copy;
   };
-  turns.push({ label: 'the task (no tool output yet)', path: '/v1/messages?beta=true', body: { ...base, system, tools: TOOLS, messages: withBreakpoint(messages) } });
+  turns.push({ label: 'the task', path: '/v1/messages?beta=true', body: { ...base, system, tools: TOOLS, messages: withBreakpoint(messages) } });
   steps.forEach((s, i) => {
     const a = answers[i];
     messages.push({
