@@ -29,7 +29,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-export type Owner = 'lib' | 'express' | 'http-proxy' | 'node' | 'v8' | 'other';
+export type Owner = 'lib' | 'express' | 'http-proxy' | 'node' | 'gc' | 'v8' | 'idle' | 'other';
 
 export interface FunctionTime {
   owner: Owner;
@@ -87,6 +87,9 @@ function packageOf(url: string): string | undefined {
 
 export function ownerOf(frame: CallFrame): Owner {
   const url = frame.url;
+  // (idle) is the event loop waiting: not CPU. (garbage collector) is kept apart: buffering shows up there.
+  if (frame.functionName === '(idle)') return 'idle';
+  if (frame.functionName === '(garbage collector)') return 'gc';
   if (!url) return frame.functionName.startsWith('(') ? 'v8' : 'node';
   if (url.startsWith('node:')) return 'node';
   const pkg = packageOf(url);
@@ -122,7 +125,7 @@ export function summariseProfile(file: string, windowsUs: Array<[number, number]
   }
   // The same function appears under many call paths: merge by function identity.
   const byFn = new Map<string, FunctionTime>();
-  const byOwner: Record<Owner, number> = { lib: 0, express: 0, 'http-proxy': 0, node: 0, v8: 0, other: 0 };
+  const byOwner: Record<Owner, number> = { lib: 0, express: 0, 'http-proxy': 0, node: 0, gc: 0, v8: 0, idle: 0, other: 0 };
   for (const [id, us] of self) {
     const frame = original(byId.get(id)!.callFrame);
     const owner = ownerOf(frame);
@@ -144,30 +147,48 @@ export function summariseProfile(file: string, windowsUs: Array<[number, number]
   };
 }
 
-export function renderProfile(s: ProfileSummary, label: string): string {
+/**
+ * Markdown for one profile. With `requests` (completed in the profiled windows) every row also gets
+ * µs per request, which is what compares across configurations that ran at different rates.
+ */
+export function renderProfile(s: ProfileSummary, label: string, requests?: number): string {
   const pct = (ms: number) => `${((ms / s.sampledMs) * 100).toFixed(1)}%`;
-  const lines = [`### ${label}: ${s.sampledMs.toFixed(0)} ms sampled (${path.basename(s.file)})`, ''];
-  lines.push('Self time by owner: ' + Object.entries(s.byOwner).map(([k, v]) => `${k} ${pct(v)}`).join(', '));
+  const perReq = (ms: number) => (requests ? ` | ${((ms * 1000) / requests).toFixed(1)}` : '');
+  const head = requests ? '| self % | self ms | µs/req | owner | function | where |' : '| self % | self ms | owner | function | where |';
+  const rule = requests ? '|--:|--:|--:|---|---|---|' : '|--:|--:|---|---|---|';
+  const row = (f: FunctionTime) => `| ${(f.share * 100).toFixed(1)} | ${f.selfMs.toFixed(0)}${perReq(f.selfMs)} | ${f.owner} | ${f.name} | ${f.where} |`;
+  const lines = [`### ${label}: ${s.sampledMs.toFixed(0)} ms sampled${requests ? `, ${requests} requests` : ''} (${path.basename(s.file)})`, ''];
+  lines.push('Self time by owner: ' + Object.entries(s.byOwner).map(([k, v]) => `${k} ${pct(v)}${requests ? ` (${((v * 1000) / requests).toFixed(0)} µs/req)` : ''}`).join(', '));
   lines.push('');
-  lines.push('| self % | self ms | owner | function | where |');
-  lines.push('|--:|--:|---|---|---|');
-  for (const f of s.top) lines.push(`| ${(f.share * 100).toFixed(1)} | ${f.selfMs.toFixed(0)} | ${f.owner} | ${f.name} | ${f.where} |`);
+  lines.push(head, rule);
+  for (const f of s.top) lines.push(row(f));
   lines.push('');
   lines.push('Top self time in lib/, express and http-proxy only:');
   lines.push('');
-  lines.push('| self % | self ms | owner | function | where |');
-  lines.push('|--:|--:|---|---|---|');
-  for (const f of s.topOwned.slice(0, 15)) lines.push(`| ${(f.share * 100).toFixed(1)} | ${f.selfMs.toFixed(0)} | ${f.owner} | ${f.name} | ${f.where} |`);
+  lines.push(head, rule);
+  for (const f of s.topOwned.slice(0, 15)) lines.push(row(f));
   lines.push('');
   return lines.join('\n');
 }
 
+/** What run.ts writes next to the profiles: per profile, the measured windows and the requests completed in them. */
+export type WindowsFile = Record<string, { windowsUs: Array<[number, number]>; requests: number }>;
+
 if (require.main === module) {
   const [file, ...windows] = process.argv.slice(2);
   if (!file) {
-    console.error('usage: bench/profile.ts <file.cpuprofile> [startUs-endUs ...]');
+    console.error('usage: bench/profile.ts <file.cpuprofile> [startUs-endUs ...]   (windows default to those in windows.json beside it)');
     process.exit(2);
   }
-  const w = windows.map((s) => s.split('-').map(Number) as [number, number]);
-  console.log(renderProfile(summariseProfile(file, w), path.basename(file)));
+  let w = windows.map((s) => s.split('-').map(Number) as [number, number]);
+  let requests: number | undefined;
+  const recorded = path.join(path.dirname(file), 'windows.json');
+  if (w.length === 0 && fs.existsSync(recorded)) {
+    const entry = (JSON.parse(fs.readFileSync(recorded, 'utf8')) as WindowsFile)[path.basename(file)];
+    if (entry) {
+      w = entry.windowsUs;
+      requests = entry.requests;
+    }
+  }
+  console.log(renderProfile(summariseProfile(file, w), path.basename(file), requests));
 }

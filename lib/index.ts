@@ -34,4 +34,14 @@ export { APPLIED_HEADER, mergeGuardrailNames } from './headers';
 export { BYPASS_HEADER } from './decision';
 export type { Logger } from './logger';
 export type { CompressRequest, CompressResponse, CompressFunction, ContractMessage, CompressConfig } from './contract';
+export {
+  compress,
+  createCompressorServer,
+  CompressorError,
+  validateCompressRequest,
+  checkRetention,
+  type CompressOptions,
+  type CompressorServerOptions,
+  type RetentionReport,
+} from './compressor';
 export default headroomCompression;

@@ -63,6 +63,8 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
       partsCompressed: 0,
       partsRejected: 0,
       memoHits: 0,
+      charsBefore: 0,
+      charsAfter: 0,
       durationMs: 0,
       breaker: breakerState(),
     };
@@ -141,7 +143,16 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
         else pending.set(keys[i], [slot]);
       }
     }
-    const statusNow = (): HeadroomStatus => (changed ? 'compressed' : 'skipped');
+    const statusNow = (): HeadroomStatus => {
+      // Measured on the slots themselves: what the client sent against what goes on.
+      result.charsBefore = 0;
+      result.charsAfter = 0;
+      for (const s of slots) {
+        result.charsBefore += s.text.length;
+        result.charsAfter += (s.container[s.field] as string).length;
+      }
+      return changed ? 'compressed' : 'skipped';
+    };
     if (pending.size === 0) {
       result.reason = result.memoHits > 0 ? 'memo' : 'nothing_new';
       result.status = statusNow();
@@ -157,6 +168,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     }
 
     const fail = (err: HeadroomServiceError): CompressOutcome => {
+      statusNow();
       result.status = 'failed';
       result.error = { code: err.code, message: err.message };
       return { status: 'failed', changed, result };

@@ -189,7 +189,8 @@ export function resolveOptions(input: string | HeadroomOptions | undefined, env:
 
   let apiBase: string | undefined;
   if (o.apiBase !== undefined) apiBase = resolveApiBase(o.apiBase, 'apiBase');
-  else if (env.HEADROOM_API_BASE) apiBase = resolveApiBase(env.HEADROOM_API_BASE, 'HEADROOM_API_BASE');
+  // An in-process compressor needs no service: HEADROOM_API_BASE is not read for it.
+  else if (env.HEADROOM_API_BASE && !o.compressor) apiBase = resolveApiBase(env.HEADROOM_API_BASE, 'HEADROOM_API_BASE');
   else if (!o.compressor) {
     throw new HeadroomConfigError(
       'headroomCompression: no Headroom service configured: neither the apiBase option nor the HEADROOM_API_BASE environment variable is set. ' +

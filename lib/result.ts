@@ -28,6 +28,13 @@ export interface HeadroomResult {
   partsRejected: number;
   /** Parts filled from the memo (history rows and repeats) without calling the service. */
   memoHits: number;
+  /**
+   * Characters of compressible text in the request as sent, and as forwarded: counts every
+   * rewritten part, memo hits included, so a turn served from the memo still shows what it saved
+   * (the service's token counts cover only what it was sent this time).
+   */
+  charsBefore: number;
+  charsAfter: number;
   /** Compress call timing (0 when the service was not called). */
   startedAt?: number;
   endedAt?: number;

@@ -11,6 +11,8 @@ describe('whitespace clean-up', () => {
   it('removes colour codes, OSC hyperlinks and overwritten progress text', () => {
     expect(stripAnsi('\x1b[1;31mFAIL\x1b[0m \x1b]8;;http://x\x07link\x1b]8;;\x07')).toBe('FAIL link');
     expect(dropOverwrittenText('10%\r50%\r100% done\nnext\r\n')).toBe('100% done\nnext\r\n');
+    const long = 'y'.repeat(1_000_000);
+    expect(dropOverwrittenText(`${long}\nfoo\rbar`)).toBe(`${long}\nbar`);
   });
 
   it('removes trailing blanks and CR of CRLF, keeps indentation', () => {

@@ -1,6 +1,6 @@
 import { countTokens as o200kCount } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { countTokens as cl100kCount } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
-import { baseModelName, estimateClaudeTokens, tokenCounterFor } from '../../lib/compressor/tokens';
+import { MAX_BPE_RUN, baseModelName, estimateClaudeTokens, tokenCounterFor } from '../../lib/compressor/tokens';
 import { generated, sharedToolOutputs } from './fixtures';
 
 describe('choosing the tokenizer', () => {
@@ -52,3 +52,20 @@ describe('counting', () => {
     expect(estimateClaudeTokens('東京')).toBe(2);
   });
 });
+
+describe('long runs of one character class', () => {
+  const counter = tokenCounterFor('gpt-4o');
+
+  it('counts ordinary text and runs up to the limit exactly', () => {
+    const run = '='.repeat(MAX_BPE_RUN);
+    expect(counter.count(`header\n${run}\nbody`)).toBe(o200kCount(`header\n${run}\nbody`));
+  });
+
+  it('cuts longer runs (quadratic in the tokenizer) and stays within a token per cut', () => {
+    // Uncut, this 2 MB "word" would keep the BPE merge loop busy for hours.
+    expect(counter.count('x'.repeat(2_000_000))).toBe(250_000);
+    const long = '['.repeat(4096);
+    expect(Math.abs(counter.count(long) - o200kCount(long))).toBeLessThanOrEqual(4096 / MAX_BPE_RUN);
+  });
+});
+

@@ -88,7 +88,7 @@ test('res.locals.headroom and onResult carry the same record, once per decided r
   const res = await request(stack.url).post('/v1/chat/completions').send(body());
   expect(res.status).toBe(200);
   expect(stack.results).toHaveLength(1);
-  const seen = stack.results[0];
+  const seen: any = stack.results[0];
   expect(locals).toEqual([seen]);
   expect(seen).toMatchObject({
     status: 'compressed',

@@ -186,3 +186,18 @@ test('compressUserMessages: older human text compressed, the live turn never', a
   expect(got.messages[2].content).toBe(long + ' live');
   expect(stack.standIn.calls[0].body.config.compress_user_messages).toBe(true);
 });
+
+test('charsBefore/charsAfter count memo hits too, so a memo-only turn shows what it saved', async () => {
+  stack = await startStack({ headroom: { minTokens: 1000 } });
+  const fx = claudeTurns();
+  await request(stack.url).post(fx[1].path).send(optIn(fx[1].path, fx[1].body));
+  // Turn 4 repeats turn 2's output as history and adds a small new one under the threshold.
+  const body = clone(fx[3].body);
+  body.messages[7].content[0].content = 'tiny';
+  await request(stack.url).post(fx[3].path).send(optIn(fx[3].path, body));
+  const r = stack.results[1];
+  expect(r.memoHits).toBe(1);
+  expect(r.tokensSaved).toBeUndefined();
+  expect(r.charsBefore - r.charsAfter).toBe(fx[3].body.messages[3].content[0].content.length - stack.upstream.requests[1].json.messages[3].content[0].content.length);
+  expect(r.charsBefore).toBeGreaterThan(r.charsAfter);
+});

@@ -31,6 +31,7 @@ import { KeyError, KeyStore, keyResponse, type VirtualKey } from './keys';
 import { createMetrics, type GatewayMetrics } from './metrics';
 import { modelAllowed, providerHint, resolveRoute, stripControlFields, SUPPORTED_ROUTES, type Provider, type Route, pathOf } from './routing';
 import { SpendLog, headroomColumns, type SpendEntry } from './spend';
+import { createUi } from './ui';
 
 /** Headroom options the gateway passes through (the rest it sets itself). */
 export type GatewayHeadroomOptions = Omit<HeadroomOptions, 'apiBase' | 'apiKey' | 'compressor' | 'defaultOn' | 'enabledFor' | 'logger'>;
@@ -428,6 +429,9 @@ export function createGateway(config: GatewayConfig): Gateway {
     const one = (v: unknown) => (typeof v === 'string' ? v : undefined);
     res.json(spend.list({ limit, key_alias: one(q.key_alias), request_id: one(q.request_id) }));
   });
+
+  // The admin UI (Logs, one request's lifecycle and headroom evaluation); master key, see ui/index.ts.
+  app.use('/ui', createUi({ spend, masterKey: config.masterKey, compression }));
 
   app.use((req, res, next) => {
     const p = req.path;

@@ -5,4 +5,4 @@
  *   export { compress } from 'express-headroom';
  * and nothing else in the gateway changes.
  */
-export { compress } from '../../lib/compressor';
+export { compress } from 'express-headroom';

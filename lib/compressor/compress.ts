@@ -9,7 +9,7 @@
  */
 import type { CompressRequest, CompressResponse, ContractMessage } from '../contract';
 import { CompressorError, compressionTimeout } from './errors';
-import { TransformName, compressText } from './transform';
+import { compressText } from './transform';
 import { TokenCounter, countTokensCached, tokenCounterFor } from './tokens';
 import { validateCompressRequest } from './validate';
 
@@ -183,4 +183,3 @@ export function compress(request: CompressRequest, options: CompressOptions = {}
   return response;
 }
 
-export type { TransformName };

@@ -20,9 +20,9 @@ const LOG_LINE =
  */
 const LISTING_LINE = /^(?=[^\s:]*[/.\\])[^\s:]+?(?::\d+[:-]|-\d+-)/;
 
-/** Lines that only source code has: keywords at the start, or ending in a bracket, semicolon or colon. */
+/** Lines that only source code has: keywords at the start, or ending in a bracket, semicolon, colon or tag. */
 const CODE_LINE =
-  /^\s*(?:import|from|export|def|class|function|const|let|var|return|if|elif|else|for|while|switch|case|try|catch|except|finally|public|private|protected|package|fn|pub|use|struct|impl|interface|type|enum|async|await|#include|#define|@\w+)\b|[{}();:,]\s*$|^\s*(?:\/\/|\/\*|\*|#(?!\d))/;
+  /^\s*(?:import|from|export|def|class|function|const|let|var|return|if|elif|else|for|while|switch|case|try|catch|except|finally|public|private|protected|package|fn|pub|use|struct|impl|interface|type|enum|async|await|#include|#define|@\w+)\b|[{}();:,>]\s*$|^\s*(?:\/\/|\/\*|\*|#(?!\d))/;
 
 function sampleLines(text: string): string[] {
   const lines: string[] = [];

@@ -60,7 +60,8 @@ const DASH_CONTEXT_TAIL = /-(\d+)-/y;
 
 /** `path-12-text`, for a path in `knownPaths`. Paths contain dashes, so every dash is a candidate split. */
 function parseDashContextLine(line: string, knownPaths: ReadonlySet<string>): ListingLine | null {
-  for (let dash = line.indexOf('-'); dash !== -1; dash = line.indexOf('-', dash + 1)) {
+  // Paths are at most 512 characters (looksLikePath), so a long line's later dashes are not tried.
+  for (let dash = line.indexOf('-'); dash !== -1 && dash <= 512; dash = line.indexOf('-', dash + 1)) {
     DASH_CONTEXT_TAIL.lastIndex = dash;
     const tail = DASH_CONTEXT_TAIL.exec(line);
     if (tail === null) continue;

@@ -10,8 +10,6 @@
  */
 const ANSI_ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 
-/** Everything on a line up to its last bare carriage return: what a terminal overwrote (progress bars). */
-const OVERWRITTEN_BY_CR = /[^\n]*\r(?=[^\n])/g;
 
 /** Is there a blank at the end of any line (including the `\r` of a CRLF line end)? */
 const HAS_TRAILING_WHITESPACE = /[ \t\r\f\v](?:\n|$)/;
@@ -24,9 +22,21 @@ export function stripAnsi(text: string): string {
   return text.indexOf('\x1b') === -1 ? text : text.replace(ANSI_ESCAPE, '');
 }
 
-/** Keeps only what a terminal would show of lines that were redrawn with `\r` (e.g. `10%\r20%\r30%`). */
+/**
+ * Keeps only what a terminal would show of lines that were redrawn with `\r` (e.g. `10%\r20%\r30%`):
+ * the text after a line's last carriage return, unless that `\r` ends the line (CRLF). A scan per
+ * line, not a `[^\n]*\r` regex, which retries from every position of a long line without one.
+ */
 export function dropOverwrittenText(text: string): string {
-  return text.indexOf('\r') === -1 ? text : text.replace(OVERWRITTEN_BY_CR, '');
+  if (text.indexOf('\r') === -1) return text;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const end = line.endsWith('\r') ? line.length - 1 : line.length;
+    const lastCr = line.lastIndexOf('\r', end - 1);
+    if (lastCr !== -1) lines[i] = line.slice(lastCr + 1);
+  }
+  return lines.join('\n');
 }
 
 function isBlank(c: number): boolean {
@@ -62,7 +72,12 @@ export function cleanText(text: string): string {
   return stripTrailingWhitespace(dropOverwrittenText(stripAnsi(text)));
 }
 
+/** The rest of the whitespace transform, for text that went through cleanText already. */
+export function finishWhitespace(cleaned: string): string {
+  return collapseBlankLines(cleaned).replace(/^\n+/, '').replace(/\n+$/, '');
+}
+
 /** The whole whitespace transform, used for source code, prose and anything not recognised. */
 export function normalizeWhitespace(text: string): string {
-  return collapseBlankLines(cleanText(text)).replace(/^\n+/, '').replace(/\n+$/, '');
+  return finishWhitespace(cleanText(text));
 }

@@ -16,7 +16,8 @@
  *
  * Counting is the expensive part of a compress call (a BPE pass is ~3 ms per 100 KB), so the
  * encoders are loaded once, lazily, and counts of long strings are kept in a bounded cache: the
- * middleware sends the same history again every turn.
+ * middleware sends the same history again every turn. BPE counts are exact except inside runs of
+ * more than 256 characters of one class, which are cut to keep the time linear (countInPieces).
  */
 import { TextKeyedCache } from './cache';
 
@@ -50,11 +51,53 @@ function loadBpe(encoding: 'o200k_base' | 'cl100k_base'): BpeModule {
   return module;
 }
 
+/** The longest run of one character class counted in one piece (see countInPieces). */
+export const MAX_BPE_RUN = 256;
+
+/** Class of each ASCII code: 0 blank, 1 letter, 2 digit, 3 other. Every non-ASCII character counts as a letter. */
+const ASCII_CLASS = (() => {
+  const table = new Uint8Array(128).fill(3);
+  for (const c of [32, 10, 9, 13]) table[c] = 0;
+  for (let c = 65; c <= 90; c++) table[c] = table[c + 32] = 1;
+  for (let c = 48; c <= 57; c++) table[c] = 2;
+  return table;
+})();
+
+/**
+ * BPE merging is quadratic in the length of one pre-token, and a pre-token is at most one run of a
+ * character class (plus a character at either end): a 2 MB line of one letter would take hours, a
+ * 16 KB run of `[` takes 100 ms. Runs longer than MAX_BPE_RUN are therefore cut, and the pieces counted
+ * one by one. Ordinary text has no such run and is counted whole, exactly; where a cut is made the
+ * count may be off by about one token per cut, and the time stays linear whatever the input.
+ * (Digit runs are split every three digits by the tokenizer itself and are never cut.)
+ */
+function countInPieces(module: BpeModule, text: string): number {
+  if (text.length <= MAX_BPE_RUN) return module.countTokens(text, NO_SPECIAL_TOKENS);
+  let pieceStart = 0;
+  let runStart = 0;
+  let runClass = -1;
+  let total = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const k = c < 128 ? ASCII_CLASS[c] : 1;
+    if (k !== runClass) {
+      runClass = k;
+      runStart = i;
+    } else if (k !== 2 && i - runStart >= MAX_BPE_RUN) {
+      total += module.countTokens(text.slice(pieceStart, i), NO_SPECIAL_TOKENS);
+      pieceStart = i;
+      runStart = i;
+    }
+  }
+  if (pieceStart === 0) return module.countTokens(text, NO_SPECIAL_TOKENS);
+  return total + module.countTokens(text.slice(pieceStart), NO_SPECIAL_TOKENS);
+}
+
 function bpeCounter(encoding: 'o200k_base' | 'cl100k_base'): TokenCounter {
   return {
     name: encoding,
     exact: true,
-    count: (text) => (text.length === 0 ? 0 : loadBpe(encoding).countTokens(text, NO_SPECIAL_TOKENS)),
+    count: (text) => (text.length === 0 ? 0 : countInPieces(loadBpe(encoding), text)),
   };
 }
 

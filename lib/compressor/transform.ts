@@ -8,7 +8,7 @@ import { ContentKind, detectKind } from './detect';
 import { compressJson } from './json';
 import { compressListing } from './listing';
 import { compressLog } from './log';
-import { cleanText, normalizeWhitespace } from './text';
+import { cleanText, finishWhitespace } from './text';
 import { TokenCounter, countTokensCached } from './tokens';
 
 export type TransformName = 'json_rows' | 'json_minify' | 'log_collapse' | 'grep_group' | 'whitespace';
@@ -75,7 +75,7 @@ function transformUncached(text: string, tokensBefore: number, options: TextComp
     const tokensAfter = countTokensCached(options.counter, specialized.text);
     if (tokensAfter < tokensBefore) return { ...specialized, kind, tokensAfter };
   }
-  const whitespace = normalizeWhitespace(text);
+  const whitespace = finishWhitespace(cleaned);
   if (whitespace === text) return null;
   const tokensAfter = countTokensCached(options.counter, whitespace);
   return tokensAfter <= tokensBefore ? { text: whitespace, transform: 'whitespace', kind, tokensAfter } : null;
