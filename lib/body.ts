@@ -12,23 +12,38 @@ import type { Writable } from 'node:stream';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { HeadroomRequestError } from './errors';
 
+/** A request body as it arrived: the chunks Node handed over, never copied on the way in. */
+export interface RawBody {
+  chunks: Buffer[];
+  length: number;
+  /** Whether `needle` occurs in the bytes (checked per chunk as they arrive, across chunk boundaries). */
+  needleSeen: boolean;
+}
+
+/** The body as one buffer: one allocation of the exact size, made only when a parse needs it. */
+export function joinChunks(raw: RawBody): Buffer {
+  return raw.chunks.length === 1 ? raw.chunks[0] : Buffer.concat(raw.chunks, raw.length);
+}
+
 /**
- * Reads the whole body into one buffer. With a Content-Length it allocates exactly once; chunked
- * bodies are gathered and joined once. Rejects over `limit` (413) as soon as that is known, on a
- * length mismatch (400), and when the client aborts.
+ * Reads the whole body, keeping the chunks as they come (no copy, no body-sized allocation: a
+ * request that is not opted in is replayed from them as is) and scanning each for `needle` while the
+ * rest is still arriving. Rejects over `limit` (413) as soon as that is known — from Content-Length
+ * before reading anything — on a length mismatch (400), and when the client aborts.
  */
-export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readRawBody(req: IncomingMessage, limit: number, needle?: Buffer): Promise<RawBody> {
   const declaredHeader = req.headers['content-length'];
   const declared = declaredHeader === undefined ? -1 : Number(declaredHeader);
   if (declared > limit) {
     return Promise.reject(new HeadroomRequestError('REQUEST_TOO_LARGE', 413, `request body of ${declared} bytes exceeds the gateway's limit of ${limit} bytes`));
   }
-  return new Promise<Buffer>((resolve, reject) => {
-    const fixed = declared >= 0 ? Buffer.allocUnsafe(declared) : undefined;
+  return new Promise<RawBody>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
-    const finish = (err: Error | null, buf?: Buffer) => {
+    let seen = false;
+    let tail: Buffer | undefined; // the last needle.length-1 bytes of the previous chunk
+    const finish = (err: Error | null) => {
       if (settled) return;
       settled = true;
       req.off('data', onData);
@@ -39,23 +54,22 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
         // Stop reading: nothing of this request will be forwarded.
         req.resume();
         reject(err);
-      } else resolve(buf!);
+      } else resolve({ chunks, length: received, needleSeen: seen });
     };
     const onData = (chunk: Buffer) => {
-      const next = received + chunk.length;
-      if (next > limit) return finish(new HeadroomRequestError('REQUEST_TOO_LARGE', 413, `request body exceeds the gateway's limit of ${limit} bytes`));
-      if (fixed) {
-        if (next > fixed.length) return finish(new HeadroomRequestError('REQUEST_LENGTH_MISMATCH', 400, 'request body is longer than its Content-Length'));
-        chunk.copy(fixed, received);
-      } else chunks.push(chunk);
-      received = next;
+      received += chunk.length;
+      if (received > limit) return finish(new HeadroomRequestError('REQUEST_TOO_LARGE', 413, `request body exceeds the gateway's limit of ${limit} bytes`));
+      if (declared >= 0 && received > declared) return finish(new HeadroomRequestError('REQUEST_LENGTH_MISMATCH', 400, 'request body is longer than its Content-Length'));
+      chunks.push(chunk);
+      if (needle && !seen) {
+        if (chunk.indexOf(needle) !== -1) seen = true;
+        else if (tail && Buffer.concat([tail, chunk.subarray(0, needle.length - 1)]).indexOf(needle) !== -1) seen = true;
+        else tail = chunk.length >= needle.length - 1 ? chunk.subarray(chunk.length - (needle.length - 1)) : Buffer.concat([tail ?? Buffer.alloc(0), chunk]).subarray(-(needle.length - 1));
+      }
     };
     const onEnd = () => {
-      if (fixed) {
-        if (received !== fixed.length) return finish(new HeadroomRequestError('REQUEST_LENGTH_MISMATCH', 400, 'request body is shorter than its Content-Length'));
-        return finish(null, fixed);
-      }
-      finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+      if (declared >= 0 && received !== declared) return finish(new HeadroomRequestError('REQUEST_LENGTH_MISMATCH', 400, 'request body is shorter than its Content-Length'));
+      finish(null);
     };
     const onError = (err: Error) => finish(new HeadroomRequestError('REQUEST_ABORTED', 400, `request body could not be read: ${err.message}`));
     const onClose = () => {
@@ -105,7 +119,15 @@ interface HeaderSink extends Writable {
  * body that `fixRequestBody` serialises is not serialised here too.
  * `changed`: the body differs from what the client sent (so any Content-Encoding no longer applies).
  */
-export function replayBody(req: IncomingMessage, getBytes: () => Buffer, changed: boolean, knownLength?: number): void {
+export type ReplayBytes = Buffer | Buffer[] | string;
+
+function byteLength(body: ReplayBytes): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (Array.isArray(body)) return body.reduce((n, c) => n + c.length, 0);
+  return body.length;
+}
+
+export function replayBody(req: IncomingMessage, getBytes: () => ReplayBytes, changed: boolean, knownLength?: number): void {
   const headers = req.headers;
   if (knownLength !== undefined) headers['content-length'] = String(knownLength);
   delete headers['transfer-encoding'];
@@ -125,12 +147,17 @@ export function replayBody(req: IncomingMessage, getBytes: () => Buffer, changed
           sink.end();
           return;
         }
-        const bytes = getBytes();
+        const body = getBytes();
         if (typeof sink.setHeader === 'function') {
           sink.removeHeader?.('transfer-encoding');
-          sink.setHeader('content-length', bytes.length);
+          sink.setHeader('content-length', knownLength ?? byteLength(body));
         }
-        sink.end(bytes);
+        if (Array.isArray(body)) {
+          // The chunks as they arrived, handed to the socket in one corked batch.
+          sink.cork();
+          for (const chunk of body) sink.write(chunk);
+          sink.end();
+        } else sink.end(body);
       };
       // http-proxy emits `proxyReq` (where fixRequestBody writes) from the request's 'socket' event,
       // which comes after this pipe call. Writing from a 'socket' listener registered later than

@@ -4,7 +4,7 @@
  * per-request work.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { decodableEncoding, decodeBody, readRawBody, replayBody } from './body';
+import { decodableEncoding, decodeBody, joinChunks, readRawBody, replayBody, type RawBody } from './body';
 import { CircuitBreaker, type BreakerState } from './breaker';
 import { createHttpClient, createInProcessClient, retrievalHashes, type ServiceClient } from './client';
 import { estimateTokens, findSlots, textOfServiceRow, toServiceMessages, writeSlot, type TextSlot } from './codec';
@@ -259,24 +259,31 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     // Decisions certain from headers alone: the body is never buffered.
     if (!config.optInFromBody && !config.defaultOn && !bypass) {
       if (!(await enabledForSafe(req))) {
-        if (preParsed) replayBody(req, () => Buffer.from(JSON.stringify(preParsed)), true);
+        if (preParsed) replayBody(req, () => JSON.stringify(preParsed), true);
         record(req, res, baseResult('not_enabled'));
         return next();
       }
     } else if (bypass && !config.optInFromBody) {
-      if (preParsed) replayBody(req, () => Buffer.from(JSON.stringify(preParsed)), true);
+      if (preParsed) replayBody(req, () => JSON.stringify(preParsed), true);
       record(req, res, baseResult('bypassed'));
       return next();
     }
 
-    let raw: Buffer | undefined;
+    let raw: RawBody | undefined;
     let decoded: Buffer | undefined;
-    if (!preParsed) {
+    let mayOptIn = false;
+    if (preParsed) {
+      mayOptIn = config.optInFromBody && bodyOptsIn(preParsed, guardrailName);
+    } else {
       const encoding = decodableEncoding(req.headers['content-encoding'] as string | undefined);
       if (encoding === undefined) return next(); // an encoding we cannot read: forwarded untouched
       try {
-        raw = await readRawBody(req, config.limit);
-        decoded = decodeBody(raw, encoding, config.limit);
+        // Identity bodies are scanned for the guardrail name, as a JSON string, while they arrive.
+        raw = await readRawBody(req, config.limit, encoding === 'identity' && config.optInFromBody ? config.guardrailNameBytes : undefined);
+        if (encoding !== 'identity') {
+          decoded = decodeBody(joinChunks(raw), encoding, config.limit);
+          mayOptIn = config.optInFromBody && decoded.includes(config.guardrailNameBytes);
+        } else mayOptIn = raw.needleSeen;
       } catch (err) {
         const e = err as HeadroomRequestError;
         if (e.code === 'REQUEST_ABORTED') {
@@ -287,14 +294,11 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
       }
     }
 
-    // Raw scan for the guardrail name as a JSON string before any parse: most requests end here.
-    const mayOptIn = config.optInFromBody && (preParsed ? bodyOptsIn(preParsed, guardrailName) : decoded!.includes(config.guardrailNameBytes));
-
     let body: Record<string, unknown> | undefined = preParsed;
     const parse = (): boolean => {
       if (body) return true;
       try {
-        const value = JSON.parse(decoded!.toString('utf8'));
+        const value = JSON.parse((decoded ?? joinChunks(raw!)).toString('utf8'));
         if (!isObject(value)) return false;
         body = value;
         return true;
@@ -304,14 +308,15 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
       }
     };
     const forwardUnchanged = () => {
-      if (preParsed) replayBody(req, () => Buffer.from(JSON.stringify(preParsed)), true);
-      else replayBody(req, () => raw!, false, raw!.length);
+      if (preParsed) replayBody(req, () => JSON.stringify(preParsed), true);
+      else replayBody(req, () => raw!.chunks, false, raw!.length);
       next();
     };
     const forwardBody = (b: Record<string, unknown>) => {
-      const bytes = Buffer.from(JSON.stringify(b));
+      // One serialisation, written as a string: no second copy into a Buffer.
+      const text = JSON.stringify(b);
       req.body = b;
-      replayBody(req, () => bytes, true, bytes.length);
+      replayBody(req, () => text, true, Buffer.byteLength(text));
       next();
     };
 
