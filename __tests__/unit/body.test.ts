@@ -50,3 +50,4 @@ describe('readRawBody', () => {
     await expect(readRawBody(fakeRequest(['xxxxxxx'], { 'content-length': '5' }), 100)).rejects.toMatchObject({ code: 'REQUEST_LENGTH_MISMATCH' });
   });
 });
+
