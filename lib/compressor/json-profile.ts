@@ -59,22 +59,11 @@ export function isRowArray(value: readonly Json[]): value is JsonObject[] {
   return union.size > 0 && union.size <= 1.5 * (keyTotal / value.length);
 }
 
-/** A cell's identity for counting: type-tagged so `1` and `"1"` stay apart. */
-export function cellKey(value: Json): string {
-  switch (typeof value) {
-    case 'string':
-      return `s${value}`;
-    case 'number':
-      return `n${value}`;
-    case 'boolean':
-      return value ? 'true' : 'false';
-    default:
-      return value === null ? 'null' : `j${JSON.stringify(value)}`;
-  }
-}
+/** A scalar cell: the only kind whose values are counted. Map keys keep `1` and `"1"` apart by themselves. */
+export type Scalar = string | number | boolean | null;
 
 export interface ValueCount {
-  value: Json;
+  value: Scalar;
   count: number;
   first: number;
 }
@@ -85,7 +74,7 @@ export interface ColumnProfile {
   present: number;
   nulls: number;
   /** Distinct values with counts; null once the column has too many distinct values, or a non-scalar one. */
-  values: Map<string, ValueCount> | null;
+  values: Map<Scalar, ValueCount> | null;
   lowCardinality: boolean;
   /** Every row holds the same value. */
   constant: boolean;
@@ -143,11 +132,11 @@ export function profileRows(rows: readonly JsonObject[]): RowsProfile | null {
       // neither compact nor what "the values of a field" means to a reader.
       if (column.values !== null && typeof value === 'object' && value !== null) column.values = null;
       if (column.values !== null) {
-        const id = cellKey(value);
-        const seen = column.values.get(id);
+        const scalar = value as Scalar;
+        const seen = column.values.get(scalar);
         if (seen !== undefined) seen.count++;
         else if (column.values.size >= cardinalityLimit) column.values = null;
-        else column.values.set(id, { value, count: 1, first: r });
+        else column.values.set(scalar, { value: scalar, count: 1, first: r });
       }
       if (typeof value === 'number' && Number.isFinite(value)) {
         const n = column.numeric;
@@ -202,12 +191,12 @@ function findMustKeepRows(flatRows: readonly Map<string, Json>[], columns: Map<s
     // average frequency (a column of 20 values over 90 rows has every value "rare" by count alone).
     if (column.lowCardinality && column.values !== null && column.values.size > 1) {
       const average = column.present / column.values.size;
-      const rareIds = new Set<string>();
-      for (const [id, v] of column.values) if (v.count <= rare && v.count <= average / 2) rareIds.add(id);
-      if (rareIds.size > 0) {
+      const rareValues = new Set<Scalar>();
+      for (const [value, v] of column.values) if (v.count <= rare && v.count <= average / 2) rareValues.add(value);
+      if (rareValues.size > 0) {
         for (let r = 0; r < rowCount; r++) {
           const value = flatRows[r].get(column.key);
-          if (value !== undefined && rareIds.has(cellKey(value))) mark(r, `rare:${column.key}`);
+          if (value !== undefined && rareValues.has(value as Scalar)) mark(r, `rare:${column.key}`);
         }
       }
     }
