@@ -171,3 +171,24 @@ describe('framing attacks are refused before anything is forwarded', () => {
     }
   });
 });
+
+test('a real pino logger works as the logger, and gets no message content', async () => {
+  const pino = (await import('pino')).default;
+  const lines: string[] = [];
+  const { Writable } = await import('node:stream');
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  stack = await startStack({ mode: 'status500', headroom: { logger, defaultOn: true } });
+  const b = clone(openaiAgent().body);
+  b.messages[5].content = 'SECRET-CONTENT ' + b.messages[5].content;
+  await request(stack.url).post('/v1/chat/completions').send(b);
+  await sleep(20);
+  const parsed = lines.map((l) => JSON.parse(l));
+  expect(parsed.some((l) => l.level === 40 && l.code === 'HEADROOM_HTTP_STATUS')).toBe(true);
+  expect(lines.join('')).not.toContain('SECRET-CONTENT');
+});
