@@ -7,6 +7,7 @@
  * `proxyReq` hook (`fixRequestBody`) already wrote `req.body`: then it only ends the request, so the
  * body is never written twice.
  */
+import * as bufferModule from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
@@ -18,6 +19,19 @@ export interface RawBody {
   length: number;
   /** Whether `needle` occurs in the bytes (checked per chunk as they arrive, across chunk boundaries). */
   needleSeen: boolean;
+}
+
+const isAscii: ((b: Buffer) => boolean) | undefined = (bufferModule as { isAscii?: (b: Buffer) => boolean }).isAscii;
+
+/**
+ * The body as text for JSON.parse. Node 20's UTF-8 decoder is slow on large ASCII input (measured:
+ * ~190 µs for a 128 KB Claude Code body); a SIMD ASCII check then a Latin-1 copy yields the same
+ * one-byte string for ~10 µs. Any non-ASCII byte takes the UTF-8 path.
+ */
+export function decodeChunks(raw: RawBody): string {
+  const joined = joinChunks(raw);
+  // One flat string: JSON.parse would flatten a concatenation of per-chunk strings anyway, at more cost.
+  return isAscii && isAscii(joined) ? joined.toString('latin1') : joined.toString('utf8');
 }
 
 /** The body as one buffer: one allocation of the exact size, made only when a parse needs it. */

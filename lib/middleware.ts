@@ -4,7 +4,7 @@
  * per-request work.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { decodableEncoding, decodeBody, joinChunks, readRawBody, replayBody, type RawBody } from './body';
+import { decodableEncoding, decodeBody, decodeChunks, joinChunks, readRawBody, replayBody, type RawBody } from './body';
 import { CircuitBreaker, type BreakerState } from './breaker';
 import { createHttpClient, createInProcessClient, retrievalHashes, type ServiceClient } from './client';
 import { estimateTokens, findSlots, textOfServiceRow, toServiceMessages, writeSlot, type TextSlot } from './codec';
@@ -34,6 +34,17 @@ interface CompressOutcome {
   status: HeadroomStatus;
   changed: boolean;
   result: HeadroomResult;
+}
+
+/** Replays text built here: a function of its own, so the replay holds the text and nothing else. */
+function replayText(req: Request, text: string): void {
+  replayBody(req, () => text, true, Buffer.byteLength(text));
+}
+
+/** Replays the chunks as they arrived, unchanged. */
+function replayChunks(req: Request, raw: RawBody): void {
+  const { chunks, length } = raw;
+  replayBody(req, () => chunks, false, length);
 }
 
 export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
@@ -298,7 +309,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     const parse = (): boolean => {
       if (body) return true;
       try {
-        const value = JSON.parse((decoded ?? joinChunks(raw!)).toString('utf8'));
+        const value = JSON.parse(decoded ? decoded.toString('utf8') : decodeChunks(raw!));
         if (!isObject(value)) return false;
         body = value;
         return true;
@@ -309,14 +320,18 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     };
     const forwardUnchanged = () => {
       if (preParsed) replayBody(req, () => JSON.stringify(preParsed), true);
-      else replayBody(req, () => raw!.chunks, false, raw!.length);
+      else replayChunks(req, raw!);
       next();
     };
     const forwardBody = (b: Record<string, unknown>) => {
       // One serialisation, written as a string: no second copy into a Buffer.
       const text = JSON.stringify(b);
       req.body = b;
-      replayBody(req, () => text, true, Buffer.byteLength(text));
+      // The request keeps its replay function until it ends; let the raw bytes go now, so they die
+      // young instead of being promoted while the upstream answers.
+      raw = undefined;
+      decoded = undefined;
+      replayText(req, text);
       next();
     };
 

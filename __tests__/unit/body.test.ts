@@ -51,3 +51,13 @@ describe('readRawBody', () => {
   });
 });
 
+
+test('decodeChunks: ASCII fast path and UTF-8 split across chunks decode the same text', async () => {
+  const { decodeChunks } = await import('../../lib/body');
+  for (const text of ['{"t":"plain ascii"}', '{"t":"naïve café ✓ 😀"}']) {
+    const bytes = Buffer.from(text);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 3) chunks.push(bytes.subarray(i, i + 3));
+    expect(decodeChunks({ chunks, length: bytes.length, needleSeen: false })).toBe(text);
+  }
+});
