@@ -31,7 +31,7 @@ export {
 export { LruMemoStore, RedisMemoStore, memoKey, type MemoStore, type RedisLikeClient } from './memo';
 export { findSlots, estimateTokens, type TextSlot } from './codec';
 export { APPLIED_HEADER, mergeGuardrailNames } from './headers';
-export { BYPASS_HEADER } from './decision';
+export { BYPASS_HEADER, stripOptInFields, bodyOptsIn } from './decision';
 export type { Logger } from './logger';
 export type { CompressRequest, CompressResponse, CompressFunction, ContractMessage, CompressConfig } from './contract';
 export {

@@ -6,6 +6,7 @@
  * holder must not read with the platform's key, so it answers 404 instead of forwarding.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { stripOptInFields } from 'express-headroom';
 
 export type Provider = 'anthropic' | 'openai';
 
@@ -68,32 +69,13 @@ export function resolveRoute(method: string | undefined, url: string, headers: I
   return undefined;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * Removes LiteLLM's control fields, which OpenAI and Anthropic reject as unknown parameters:
  * top-level `guardrails`, `litellm_metadata`, and `metadata.guardrails` (`metadata` itself goes only
  * when nothing else was in it). The middleware strips them when it acts on an opt-in; the gateway
  * strips them from every request, so a `guardrails` list naming other guardrails never reaches a provider.
  */
-export function stripControlFields(body: Record<string, unknown>): boolean {
-  let changed = false;
-  for (const field of ['guardrails', 'litellm_metadata']) {
-    if (Object.prototype.hasOwnProperty.call(body, field)) {
-      delete body[field];
-      changed = true;
-    }
-  }
-  const md = body.metadata;
-  if (isObject(md) && Object.prototype.hasOwnProperty.call(md, 'guardrails')) {
-    delete md.guardrails;
-    if (Object.keys(md).length === 0) delete body.metadata;
-    changed = true;
-  }
-  return changed;
-}
+export const stripControlFields = stripOptInFields;
 
 /** `claude-*` matches `claude-opus-4-5`; no `*` means an exact match. */
 export function modelMatches(pattern: string, model: string): boolean {
