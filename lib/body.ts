@@ -141,7 +141,8 @@ function byteLength(body: ReplayBytes): number {
   return body.length;
 }
 
-export function replayBody(req: IncomingMessage, getBytes: () => ReplayBytes, changed: boolean, knownLength?: number): void {
+export function replayBody(req: IncomingMessage, getBytesFn: () => ReplayBytes, changed: boolean, knownLength?: number): void {
+  let getBytes: (() => ReplayBytes) | undefined = getBytesFn;
   const headers = req.headers;
   if (knownLength !== undefined) headers['content-length'] = String(knownLength);
   delete headers['transfer-encoding'];
@@ -158,10 +159,14 @@ export function replayBody(req: IncomingMessage, getBytes: () => ReplayBytes, ch
       const write = () => {
         if (sink.headersSent) {
           // A proxyReq hook (fixRequestBody) already wrote req.body with its own Content-Length.
+          getBytes = undefined;
           sink.end();
           return;
         }
-        const body = getBytes();
+        const body = getBytes!();
+        // The request object lives until the response ends; the bytes need not. Dropping them here
+        // lets them die young instead of being promoted while the upstream answers.
+        getBytes = undefined;
         if (typeof sink.setHeader === 'function') {
           sink.removeHeader?.('transfer-encoding');
           sink.setHeader('content-length', knownLength ?? byteLength(body));
