@@ -10,6 +10,8 @@
  * body is preserved by construction.
  */
 
+import { isObject } from './decision';
+
 export type SlotKind = 'tool' | 'user';
 
 /** One compressible string: `container[field]` is the text. */
@@ -22,10 +24,6 @@ export interface TextSlot {
   row: number;
   /** After the last assistant row: the model has not read it yet, so changing it is cache-safe. */
   isNew: boolean;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** `[{type:'text', text}]` parts of an array: the only array members ever touched. */

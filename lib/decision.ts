@@ -29,7 +29,8 @@ function holdsName(list: unknown, name: string): boolean {
   return Array.isArray(list) && list.includes(name);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not an array, not null): the only shape whose fields are read or written. */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -9,7 +9,7 @@ import { CircuitBreaker, type BreakerState } from './breaker';
 import { createHttpClient, createInProcessClient, retrievalHashes, type ServiceClient } from './client';
 import { estimateTokens, findSlots, textOfServiceRow, toServiceMessages, writeSlot, type TextSlot } from './codec';
 import type { CompressRequest } from './contract';
-import { BYPASS_HEADER, bodyOptsIn, isBypassValue, isCandidate, stripOptInFields } from './decision';
+import { BYPASS_HEADER, bodyOptsIn, isBypassValue, isCandidate, isObject, stripOptInFields } from './decision';
 import { HeadroomRequestError, HeadroomServiceError, providerErrorBody, providerForPath } from './errors';
 import { markResponse } from './headers';
 import { LruMemoStore, TieredMemo, memoKey } from './memo';
@@ -24,14 +24,10 @@ export interface HeadroomMiddleware extends RequestHandler {
   stats(): { breaker: BreakerState; inFlight: number; memoEntries: number };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 type Body = Record<string, unknown> & { messages: unknown[] };
 
 interface CompressOutcome {
-  status: HeadroomStatus;
+  /** Whether any text in the body was rewritten (from the memo or the service). */
   changed: boolean;
   result: HeadroomResult;
 }
@@ -39,6 +35,11 @@ interface CompressOutcome {
 /** Replays text built here: a function of its own, so the replay holds the text and nothing else. */
 function replayText(req: Request, text: string): void {
   replayBody(req, () => text, true, Buffer.byteLength(text));
+}
+
+/** Replays a body an earlier parser decoded, serialised only if no proxyReq hook writes it first. */
+function replayParsed(req: Request, body: Record<string, unknown>): void {
+  replayBody(req, () => JSON.stringify(body), true);
 }
 
 /** Replays the chunks as they arrived, unchanged. */
@@ -62,11 +63,10 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
 
   const breakerState = (): BreakerState => (breaker ? breaker.state : 'off');
 
-  function baseResult(status: HeadroomStatus, reason?: string): HeadroomResult {
+  function baseResult(status: HeadroomStatus): HeadroomResult {
     return {
       status,
       guardrail: guardrailName,
-      reason,
       transformsApplied: [],
       ccrHashes: [],
       estimatedTokens: 0,
@@ -129,7 +129,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     const slots = findSlots(body.messages, config.compressUserMessages);
     if (slots.length === 0) {
       result.reason = 'nothing_compressible';
-      return { status: 'skipped', changed: false, result };
+      return { changed: false, result };
     }
     const model = config.model ?? (typeof body.model === 'string' ? body.model : '');
     const keys = slots.map((s) => memoKey(s.kind, model, config.fingerprint, s.text));
@@ -154,42 +154,38 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
         else pending.set(keys[i], [slot]);
       }
     }
-    const statusNow = (): HeadroomStatus => {
-      // Measured on the slots themselves: what the client sent against what goes on.
+    /** Ends the decision: text sizes measured on the slots themselves, status from what happened. */
+    const settle = (failure?: HeadroomServiceError): CompressOutcome => {
       result.charsBefore = 0;
       result.charsAfter = 0;
       for (const s of slots) {
         result.charsBefore += s.text.length;
         result.charsAfter += (s.container[s.field] as string).length;
       }
-      return changed ? 'compressed' : 'skipped';
+      if (failure) {
+        result.status = 'failed';
+        result.error = { code: failure.code, message: failure.message };
+      } else result.status = changed ? 'compressed' : 'skipped';
+      return { changed, result };
     };
     if (pending.size === 0) {
       result.reason = result.memoHits > 0 ? 'memo' : 'nothing_new';
-      result.status = statusNow();
-      return { status: result.status, changed, result };
+      return settle();
     }
     const sendKeys = [...pending.keys()];
     const sendSlots = sendKeys.map((k) => pending.get(k)![0]);
     for (const s of sendSlots) result.estimatedTokens += estimateTokens(s.text);
     if (result.estimatedTokens < config.minTokens) {
       result.reason = 'below_min_tokens';
-      result.status = statusNow();
-      return { status: result.status, changed, result };
+      return settle();
     }
 
-    const fail = (err: HeadroomServiceError): CompressOutcome => {
-      statusNow();
-      result.status = 'failed';
-      result.error = { code: err.code, message: err.message };
-      return { status: 'failed', changed, result };
-    };
     if (breaker && !breaker.tryAcquire()) {
-      return fail(new HeadroomServiceError('HEADROOM_CIRCUIT_OPEN', 'Headroom circuit breaker is open after repeated failures; not called'));
+      return settle(new HeadroomServiceError('HEADROOM_CIRCUIT_OPEN', 'Headroom circuit breaker is open after repeated failures; not called'));
     }
     if (inFlight >= config.maxInFlight) {
       breaker?.release();
-      return fail(new HeadroomServiceError('HEADROOM_OVERLOADED', `more than ${config.maxInFlight} compress calls in flight; forwarded uncompressed`));
+      return settle(new HeadroomServiceError('HEADROOM_OVERLOADED', `more than ${config.maxInFlight} compress calls in flight; forwarded uncompressed`));
     }
 
     const request: CompressRequest = {
@@ -240,16 +236,15 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
       result.compressionRatio = reply.compression_ratio ?? (before !== undefined && after !== undefined ? (before === 0 ? 1 : after / before) : undefined);
       result.transformsApplied = reply.transforms_applied ?? [];
       result.ccrHashes = retrievalHashes(reply.ccr_hashes);
-      result.status = statusNow();
       if (!changed) result.reason = 'service_returned_unchanged';
-      return { status: result.status, changed, result };
+      return settle();
     } catch (err) {
       const e =
         err instanceof HeadroomServiceError ? err : new HeadroomServiceError('HEADROOM_INTERNAL', `unexpected: ${(err as Error)?.message ?? err}`);
       if (e.code === 'HEADROOM_ABORTED') breaker?.release();
       else breaker?.failure();
       // Undo nothing: on failure no slot the service was asked about was written.
-      return fail(e);
+      return settle(e);
     } finally {
       inFlight--;
       res.off('close', onClose);
@@ -270,12 +265,12 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     // Decisions certain from headers alone: the body is never buffered.
     if (!config.optInFromBody && !config.defaultOn && !bypass) {
       if (!(await enabledForSafe(req))) {
-        if (preParsed) replayBody(req, () => JSON.stringify(preParsed), true);
+        if (preParsed) replayParsed(req, preParsed);
         record(req, res, baseResult('not_enabled'));
         return next();
       }
     } else if (bypass && !config.optInFromBody) {
-      if (preParsed) replayBody(req, () => JSON.stringify(preParsed), true);
+      if (preParsed) replayParsed(req, preParsed);
       record(req, res, baseResult('bypassed'));
       return next();
     }
@@ -319,7 +314,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
       }
     };
     const forwardUnchanged = () => {
-      if (preParsed) replayBody(req, () => JSON.stringify(preParsed), true);
+      if (preParsed) replayParsed(req, preParsed);
       else replayChunks(req, raw!);
       next();
     };
@@ -368,15 +363,12 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
       for (const slot of journal) writeSlot(slot, slot.text);
       const result = baseResult('failed');
       result.error = { code: 'HEADROOM_INTERNAL', message: (err as Error)?.message ?? String(err) };
-      outcome = { status: 'failed', changed: false, result };
-    }
-    if (res.destroyed || (outcome.result.error?.code === 'HEADROOM_ABORTED')) {
-      // The client is gone: nothing goes upstream.
-      record(req, res, outcome.result);
-      return;
+      outcome = { changed: false, result };
     }
     record(req, res, outcome.result);
-    if (outcome.status === 'failed') {
+    // The client is gone: nothing goes upstream.
+    if (res.destroyed || outcome.result.error?.code === 'HEADROOM_ABORTED') return;
+    if (outcome.result.status === 'failed') {
       logger.warn({ code: outcome.result.error?.code, durationMs: outcome.result.durationMs }, outcome.result.error?.message ?? 'compression failed');
       if (config.unreachableFallback === 'fail_closed') {
         return sendError(req, res, 502, `headroom-compression failed and the gateway is configured fail_closed: ${outcome.result.error?.message}`, 'headroom_compression_failed');

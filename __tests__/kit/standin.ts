@@ -4,7 +4,7 @@
  * visible (`[standin:N chars] head…`) so tests can tell compressed text from original.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './listen';
 
 export type StandInMode =
   | 'ok'
@@ -57,7 +57,6 @@ function textOf(content: unknown): string {
 }
 
 export async function startStandIn(opts: { mode?: StandInMode; token?: string; lateMs?: number } = {}): Promise<StandIn> {
-  const sockets = new Set<import('node:net').Socket>();
   let callNo = 0;
   const state: Omit<StandIn, 'url' | 'port' | 'close'> = { calls: [], mode: opts.mode ?? 'ok', token: opts.token, lateMs: opts.lateMs ?? 0 };
 
@@ -156,19 +155,10 @@ export async function startStandIn(opts: { mode?: StandInMode; token?: string; l
       send(200, reply);
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const bound = await listenOnLoopback(server);
   const standIn = state as StandIn;
-  standIn.port = port;
-  standIn.url = `http://127.0.0.1:${port}`;
-  standIn.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
+  standIn.port = bound.port;
+  standIn.url = bound.url;
+  standIn.close = bound.close;
   return standIn;
 }

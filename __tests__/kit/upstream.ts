@@ -3,7 +3,7 @@
  * in OpenAI's or Anthropic's shape, as JSON or as an SSE stream when the body asks `stream: true`.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './listen';
 
 export interface UpstreamRequest {
   method: string;
@@ -81,7 +81,6 @@ export function defaultReply(up: Upstream, r: UpstreamRequest, res: http.ServerR
 }
 
 export async function startUpstream(): Promise<Upstream> {
-  const sockets = new Set<import('node:net').Socket>();
   const up: Upstream = { url: '', requests: [], responseHeaders: {}, close: async () => {} };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -99,16 +98,8 @@ export async function startUpstream(): Promise<Upstream> {
       else defaultReply(up, r, res);
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  up.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
+  const bound = await listenOnLoopback(server);
+  up.url = bound.url;
+  up.close = bound.close;
   return up;
 }

@@ -4,11 +4,8 @@
  * their documented types (null counts as absent). Unknown fields are allowed, as the service allows them.
  */
 import type { CompressRequest } from '../contract';
+import { isObject } from '../decision';
 import { invalidRequest } from './errors';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isNonNegativeInteger(value: unknown): boolean {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;
