@@ -20,6 +20,7 @@
  * more than 256 characters of one class, which are cut to keep the time linear (countInPieces).
  */
 import { TextKeyedCache } from './cache';
+import { Encoding, forEachSpan, scanAscii } from './pretokenize';
 
 export interface TokenCounter {
   /** Tokenizer name, e.g. `o200k_base` or `claude-estimate`; part of every cache key. */
@@ -29,30 +30,142 @@ export interface TokenCounter {
   count(text: string): number;
 }
 
-interface BpeModule {
+export interface BpeModule {
   countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
+  /** The GptEncoding instance; its BPE core is used for single pre-tokens when it has the expected shape. */
+  default?: { bytePairEncodingCoreProcessor?: Partial<BpeCore> };
+}
+
+/** The two methods of gpt-tokenizer's BytePairEncodingCore this module calls (not public API: checked at load). */
+interface BpeCore {
+  getBpeRankFromString(piece: string): number | undefined;
+  bytePairEncode(piece: string): number[];
 }
 
 /** User text may contain `<|endoftext|>` and the like: count it as the text it is, don't throw. */
 const NO_SPECIAL_TOKENS = { disallowedSpecial: new Set<string>() };
 
-const bpeModules = new Map<string, BpeModule>();
+/** The longest pre-token (or run of one character class) counted in one piece (see countInPieces). */
+export const MAX_BPE_RUN = 256;
 
-function loadBpe(encoding: 'o200k_base' | 'cl100k_base'): BpeModule {
-  let module = bpeModules.get(encoding);
-  if (module === undefined) {
-    // Loaded on first use: each encoding is a few MB of ranks and ~250 ms to load, and a process
-    // serving only Claude traffic never needs either.
-    module = (
-      encoding === 'o200k_base' ? require('gpt-tokenizer/encoding/o200k_base') : require('gpt-tokenizer/encoding/cl100k_base')
-    ) as BpeModule;
-    bpeModules.set(encoding, module);
+/** Pre-tokens up to this length are memoised: longer ones are rare and would only fill the memo. */
+const MEMO_MAX_PIECE = 32;
+/** Entries per encoding before the memo starts over (at most a few MB; counts never depend on it). */
+const MEMO_MAX_ENTRIES = 65_536;
+
+/**
+ * Text that exercises every rule of the pre-tokenizer; `loadBpe` checks on it that `scanAscii` and
+ * the library still cut and count alike, and counts with the library alone if they do not.
+ */
+const SELF_CHECK_TEXT =
+  "HTTPServer said: \"it's\" DON'T we've 1234567 x'LL {\"a\":[1,2]}\n\n//c\r\n  \t\tindent\v\fq  end.\n/* x */\n   ";
+
+/**
+ * An exact BPE counter: pre-tokens are cut by `scanAscii` (or, on lines holding non-ASCII characters,
+ * by the library's regex), and each pre-token is counted once per process through a memo. Tool output
+ * repeats a few hundred distinct pre-tokens thousands of times, so most pieces cost a slice and a map
+ * lookup (bench/COMPRESSOR.md: about a third of the library's own `countTokens` time).
+ */
+export class BpeCounter implements TokenCounter {
+  readonly exact = true;
+  private readonly memo = new Map<string, number>();
+  /** Counts of two- and three-character ASCII pieces by character codes (16 KB and 2 MB). */
+  private readonly twoChars = new Uint8Array(1 << 14);
+  private readonly threeChars = new Uint8Array(1 << 21);
+  private readonly countPiece: (piece: string) => number;
+  private readonly scan: boolean;
+
+  constructor(
+    readonly name: Encoding,
+    private readonly module: BpeModule,
+  ) {
+    const core = module.default?.bytePairEncodingCoreProcessor;
+    const viaLibrary = (piece: string) => module.countTokens(piece, NO_SPECIAL_TOKENS);
+    // The core skips the library's per-call special-token set-up (about 1 µs a call, more than the
+    // merge itself for a short piece). Its methods are not public, so they are used only if present.
+    this.countPiece =
+      typeof core?.getBpeRankFromString === 'function' && typeof core.bytePairEncode === 'function'
+        ? (piece) => (core.getBpeRankFromString!(piece) !== undefined ? 1 : core.bytePairEncode!(piece).length)
+        : viaLibrary;
+    this.scan = true;
+    if (this.countFast(SELF_CHECK_TEXT) !== viaLibrary(SELF_CHECK_TEXT)) {
+      this.countPiece = viaLibrary;
+      this.scan = this.countFast(SELF_CHECK_TEXT) === viaLibrary(SELF_CHECK_TEXT);
+    }
+    this.clearMemo();
   }
-  return module;
+
+  count(text: string): number {
+    if (text.length === 0) return 0;
+    return this.scan ? this.countFast(text) : countInPieces(this.module, text);
+  }
+
+  private countFast(text: string): number {
+    let total = 0;
+    const onPiece = (start: number, end: number): void => {
+      total += end - start === 1 ? 1 : this.countLongerPiece(text, start, end); // every single byte is a token
+    };
+    forEachSpan(this.name, text, (start, end, ascii) => {
+      if (ascii) scanAscii(this.name, text, start, end, end === text.length, onPiece);
+      else total += countInPieces(this.module, text.slice(start, end));
+    });
+    return total;
+  }
+
+  private countLongerPiece(text: string, start: number, end: number): number {
+    const length = end - start;
+    if (length <= 3) {
+      // Two- and three-character pieces (about 40% of the pieces of JSON and logs) are looked up in
+      // a flat table indexed by their character codes: no slice, no hashing. 0 = not counted yet.
+      const a = text.charCodeAt(start);
+      const b = text.charCodeAt(start + 1);
+      const index = length === 2 ? (a << 7) | b : (a << 14) | (b << 7) | text.charCodeAt(start + 2);
+      const table = length === 2 ? this.twoChars : this.threeChars;
+      const known = table[index];
+      if (known !== 0) return known;
+      const count = this.countPiece(text.slice(start, end));
+      table[index] = count;
+      return count;
+    }
+    if (length > MEMO_MAX_PIECE) {
+      let total = 0;
+      // A pre-token this long is one run of a character class; BPE merging is quadratic in it (see countInPieces).
+      for (let from = start; from < end; from += MAX_BPE_RUN) total += this.countPiece(text.slice(from, Math.min(end, from + MAX_BPE_RUN)));
+      return total;
+    }
+    const piece = text.slice(start, end);
+    let count = this.memo.get(piece);
+    if (count === undefined) {
+      count = this.countPiece(piece);
+      if (this.memo.size >= MEMO_MAX_ENTRIES) this.memo.clear();
+      this.memo.set(piece, count);
+    }
+    return count;
+  }
+
+  /** Empties the pre-token memo (the benchmark's cold calls). */
+  clearMemo(): void {
+    this.memo.clear();
+    this.twoChars.fill(0);
+    this.threeChars.fill(0);
+  }
 }
 
-/** The longest run of one character class counted in one piece (see countInPieces). */
-export const MAX_BPE_RUN = 256;
+const bpeCounters = new Map<Encoding, BpeCounter>();
+
+function loadBpe(encoding: Encoding): BpeCounter {
+  let counter = bpeCounters.get(encoding);
+  if (counter === undefined) {
+    // Loaded on first use: each encoding is a few MB of ranks and ~250 ms to load, and a process
+    // serving only Claude traffic never needs either.
+    const module = (
+      encoding === 'o200k_base' ? require('gpt-tokenizer/encoding/o200k_base') : require('gpt-tokenizer/encoding/cl100k_base')
+    ) as BpeModule;
+    counter = new BpeCounter(encoding, module);
+    bpeCounters.set(encoding, counter);
+  }
+  return counter;
+}
 
 /** Class of each ASCII code: 0 blank, 1 letter, 2 digit, 3 other. Every non-ASCII character counts as a letter. */
 const ASCII_CLASS = (() => {
@@ -64,12 +177,13 @@ const ASCII_CLASS = (() => {
 })();
 
 /**
- * BPE merging is quadratic in the length of one pre-token, and a pre-token is at most one run of a
- * character class (plus a character at either end): a 2 MB line of one letter would take hours, a
- * 16 KB run of `[` takes 100 ms. Runs longer than MAX_BPE_RUN are therefore cut, and the pieces counted
- * one by one. Ordinary text has no such run and is counted whole, exactly; where a cut is made the
- * count may be off by about one token per cut, and the time stays linear whatever the input.
- * (Digit runs are split every three digits by the tokenizer itself and are never cut.)
+ * The library's own count, for spans holding non-ASCII characters. BPE merging is quadratic in the
+ * length of one pre-token, and a pre-token is at most one run of a character class (plus a character
+ * at either end): a 2 MB line of one letter would take hours, a 16 KB run of `[` takes 100 ms. Runs
+ * longer than MAX_BPE_RUN are therefore cut, and the pieces counted one by one. Ordinary text has no
+ * such run and is counted whole, exactly; where a cut is made the count may be off by about one token
+ * per cut, and the time stays linear whatever the input. (Digit runs are split every three digits by
+ * the tokenizer itself and are never cut.)
  */
 function countInPieces(module: BpeModule, text: string): number {
   if (text.length <= MAX_BPE_RUN) return module.countTokens(text, NO_SPECIAL_TOKENS);
@@ -91,14 +205,6 @@ function countInPieces(module: BpeModule, text: string): number {
   }
   if (pieceStart === 0) return module.countTokens(text, NO_SPECIAL_TOKENS);
   return total + module.countTokens(text.slice(pieceStart), NO_SPECIAL_TOKENS);
-}
-
-function bpeCounter(encoding: 'o200k_base' | 'cl100k_base'): TokenCounter {
-  return {
-    name: encoding,
-    exact: true,
-    count: (text) => (text.length === 0 ? 0 : countInPieces(loadBpe(encoding), text)),
-  };
 }
 
 /** Weights of the Claude estimate (see the header comment for how they were fitted). */
@@ -144,15 +250,20 @@ export function baseModelName(model: string): string {
 
 export function tokenCounterFor(model: string): TokenCounter {
   const name = baseModelName(model);
-  if (O200K_MODEL.test(name)) return bpeCounter('o200k_base');
-  if (CL100K_MODEL.test(name)) return bpeCounter('cl100k_base');
+  if (O200K_MODEL.test(name)) return lazyBpeCounter('o200k_base');
+  if (CL100K_MODEL.test(name)) return lazyBpeCounter('cl100k_base');
   return claudeEstimate;
 }
 
 /** Loads the BPE tables ahead of the first request (the CLI does this at start). */
 export function warmUpTokenizers(): void {
-  loadBpe('o200k_base').countTokens('warm up', NO_SPECIAL_TOKENS);
-  loadBpe('cl100k_base').countTokens('warm up', NO_SPECIAL_TOKENS);
+  loadBpe('o200k_base');
+  loadBpe('cl100k_base');
+}
+
+/** A counter that loads its encoding on its first count, not when a model name is matched. */
+function lazyBpeCounter(encoding: Encoding): TokenCounter {
+  return bpeCounters.get(encoding) ?? { name: encoding, exact: true, count: (text) => loadBpe(encoding).count(text) };
 }
 
 /** Strings shorter than this are counted every time: caching them would cost as much as counting. */
@@ -174,4 +285,5 @@ export function countTokensCached(counter: TokenCounter, text: string): number {
 /** Empties the count cache (benchmarks measure cold calls with it). */
 export function clearTokenCountCache(): void {
   countCache.clear();
+  for (const counter of bpeCounters.values()) counter.clearMemo();
 }
