@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { classifyLogLines, compressLog } from '../../lib/compressor/log';
 import { lineShape, templateLine } from '../../lib/compressor/log-template';
 import { checkLogRetention } from '../../lib/compressor/retention';
@@ -26,6 +27,28 @@ describe('line templates', () => {
   it('leaves numbers that are part of a word alone', () => {
     expect(templateLine('upgrade to v2 on x86_64 with sha256 and utf8').template).toBe('upgrade to v2 on x86_64 with sha256 and utf8');
     expect(templateLine('Nov 26 10:00:00 host sshd[811]: accepted').template).toBe('<ts> host sshd[<n>]: accepted');
+  });
+
+  it('finds the same parts with and without the shortcuts past the patterns', () => {
+    // Words that sit on the shortcuts' edges: hex words of 7-9 characters with and without digits or
+    // upper case, units and near-units, UUID and date heads, decimals, addresses, 0x, syslog months.
+    const words = [
+      '9f001eef', '9f001ee', '9f001eef0', 'deadbeef', 'deadbeef1', 'DEADBEEF1', '1234567d', '1234567b', '123456kb', '0x1f',
+      '48ms', '1200s', '5mb', '5MiB', '3d', '7x', '12µs', '50%', '1.5s', '10.0.0.7:5432', '0f8fad5b-d9cb-469f-a165-70867728950e',
+      '2026-11-26', '2026-11-26T10:00:00.123Z', '10:00:01', 'Nov', '26', 'v2', 'x86_64', 'abc', '-', '.', ':', '/', '_', '=', '[', ']',
+    ];
+    const line = fc
+      .array(fc.tuple(fc.constantFrom(...words), fc.constantFrom(' ', '', '-', '.', '=', ':', '/', ' req=')), { maxLength: 12 })
+      .map((parts) => parts.map(([word, sep]) => word + sep).join(''));
+    fc.assert(
+      fc.property(line, (text) => {
+        expect(templateLine(text)).toEqual(templateLine(text, false));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const text of [...sharedToolOutputs().workerLog.split('\n'), ...generated('service.log').split('\n')]) {
+      expect(templateLine(text)).toEqual(templateLine(text, false));
+    }
   });
 
   it('gives a folded line the same shape as the lines it stands for', () => {

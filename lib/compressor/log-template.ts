@@ -9,9 +9,9 @@ export type SlotKind = 'ts' | 'id' | 'hex' | 'ip' | 'n';
 export interface LineTemplate {
   /** The line with each variable part replaced by `<kind>`. */
   template: string;
-  /** The replaced parts, in order. */
-  values: string[];
-  kinds: SlotKind[];
+  /** The replaced parts, in order (shared and frozen when there are none: read only). */
+  values: readonly string[];
+  kinds: readonly SlotKind[];
 }
 
 // The variable parts, as one sticky alternation tried in this order at a position where a part can
@@ -69,32 +69,80 @@ function startsWithHexRun(line: string, at: number): boolean {
   return true;
 }
 
-export function templateLine(line: string): LineTemplate {
-  const values: string[] = [];
-  const kinds: SlotKind[] = [];
+const UNITS = new Set(['ms', 'us', 'ns', 's', 'm', 'h', 'd', 'b', 'kb', 'mb', 'gb', 'KB', 'MB', 'GB', 'KiB', 'MiB', 'GiB', 'B']);
+
+/**
+ * The two commonest parts that need more than a digit run, found without the regex (which is most
+ * of the cost of a log line): a lower-case hex word (`9f001eef`) and a number with a unit (`48ms`).
+ * `digitsEnd` is where the word's leading digits end. Returns null when the word may be anything
+ * else (a UUID, a date, an address, a decimal), for the regex to decide; where it answers, it gives
+ * what the regex would (`__tests__/compressor/log.test.ts` compares the two on generated lines).
+ */
+function simpleWordPart(line: string, start: number, digitsEnd: number): [string, SlotKind] | null {
+  let end = digitsEnd;
+  let lowerHex = true;
+  let hexLetter = false;
+  for (; end < line.length; end++) {
+    const c = line.charCodeAt(end);
+    if (!isWordChar(c)) break;
+    if (c >= 97 && c <= 102) hexLetter = true;
+    else if (!isDigit(c)) lowerHex = false;
+  }
+  // A word followed by `-` may be the head of a UUID. (A digit run followed by `.`, `:` or `/` ends
+  // the word at once and matches neither case below: dates, times, addresses and decimals go on to the patterns.)
+  if (end < line.length && line.charCodeAt(end) === 45) return null;
+  if (lowerHex && hexLetter && end - start >= 8) {
+    // The HEX pattern also wants a digit; the digit-run case has one, the letter case looks.
+    for (let k = start; k < end; k++) if (isDigit(line.charCodeAt(k))) return [line.slice(start, end), 'hex'];
+    return null;
+  }
+  if (digitsEnd > start && UNITS.has(line.slice(digitsEnd, end))) return [line.slice(start, end), 'n'];
+  return null;
+}
+
+/** 1 for the characters of a word (`[0-9A-Za-z_]`), by ASCII code. */
+const WORD = (() => {
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) table[c] = isWordChar(c) ? 1 : 0;
+  return table;
+})();
+
+const NO_PARTS: readonly never[] = Object.freeze([]);
+
+/**
+ * The template of one line. `shortcuts: false` turns off `simpleWordPart` so every part that is not a
+ * plain integer goes through the patterns: the tests compare the two.
+ */
+export function templateLine(line: string, shortcuts = true): LineTemplate {
+  // Allocated at the first part: many lines have none.
+  let values: string[] | undefined;
+  let kinds: SlotKind[] | undefined;
   // Pieces joined once at the end: `+=` would build a rope that every Map lookup has to flatten.
-  const pieces: string[] = [];
+  let pieces: string[] | undefined;
+  const n = line.length;
   let last = 0;
   let i = 0;
-  while (i < line.length) {
+  // A part starts at a word start: not after a letter, digit, `_` or `.` (so `v2`, `x86`, `1.2.3`'s tail stay).
+  let afterWordOrDot = false;
+  while (i < n) {
     const c = line.charCodeAt(i);
-    // A part starts at a word start: not after a letter, digit, `_` or `.` (so `v2`, `x86`, `1.2.3`'s tail stay).
-    const prev = i === 0 ? 32 : line.charCodeAt(i - 1);
-    if (!isWordChar(c) || isWordChar(prev) || prev === 46) {
+    const isWord = c < 128 && WORD[c] === 1;
+    if (!isWord || afterWordOrDot) {
+      afterWordOrDot = isWord || c === 46;
       i++;
       continue;
     }
     let found: [string, SlotKind] | null = null;
-    if (isDigit(c)) {
+    if (c <= 57 /* digit: a word char below 'A' */) {
       // Fast path for the commonest part, a plain integer (`[4000]`, `size=50 `): digits followed by
       // something that cannot continue a timestamp, decimal, address, unit or hex word.
       let j = i + 1;
-      while (j < line.length && isDigit(line.charCodeAt(j))) j++;
-      const next = j < line.length ? line.charCodeAt(j) : 32;
+      while (j < n && isDigit(line.charCodeAt(j))) j++;
+      const next = j < n ? line.charCodeAt(j) : 32;
       if (!isWordChar(next) && next !== 45 && next !== 46 && next !== 47 && next !== 58) found = [line.slice(i, j), 'n'];
-      else found = matchAt(line, i, DIGIT_START, DIGIT_START_KINDS);
+      else found = (shortcuts ? simpleWordPart(line, i, j) : null) ?? matchAt(line, i, DIGIT_START, DIGIT_START_KINDS);
     } else if (isHexChar(c) && startsWithHexRun(line, i)) {
-      found = matchAt(line, i, HEX_LETTER_START, HEX_LETTER_START_KINDS);
+      found = (shortcuts ? simpleWordPart(line, i, i) : null) ?? matchAt(line, i, HEX_LETTER_START, HEX_LETTER_START_KINDS);
     } else if (MONTH_INITIAL.has(c) && line.charCodeAt(i + 3) === 32) {
       SYSLOG_TIMESTAMP.lastIndex = i;
       const m = SYSLOG_TIMESTAMP.exec(line);
@@ -103,19 +151,27 @@ export function templateLine(line: string): LineTemplate {
     if (found === null) {
       // Skip the rest of the word: no part starts inside it.
       i++;
-      while (i < line.length && isWordChar(line.charCodeAt(i))) i++;
+      while (i < n && isWordChar(line.charCodeAt(i))) i++;
+      afterWordOrDot = true;
       continue;
     }
     const [value, kind] = found;
+    if (pieces === undefined) {
+      pieces = [];
+      values = [];
+      kinds = [];
+    }
     pieces.push(line.slice(last, i), PLACEHOLDER_OF[kind]);
-    values.push(value);
-    kinds.push(kind);
+    values!.push(value);
+    kinds!.push(kind);
     i += value.length;
     last = i;
+    const end = line.charCodeAt(i - 1);
+    afterWordOrDot = isWordChar(end) || end === 46;
   }
-  if (last === 0) return { template: line, values, kinds };
+  if (pieces === undefined) return { template: line, values: NO_PARTS, kinds: NO_PARTS };
   pieces.push(line.slice(last));
-  return { template: pieces.join(''), values, kinds };
+  return { template: pieces.join(''), values: values!, kinds: kinds! };
 }
 
 /**
