@@ -204,6 +204,33 @@ function main(): void {
   );
   timePrint();
 
+  // Whole requests as the middleware sends them: every row counted, the tool rows compressed. Timed
+  // as first calls (every cache empty, the library's merge cache too), the least favourable case.
+  timePrint('Whole requests (every row counted, tool rows compressed), per 100 KB of the messages\' JSON, every cache emptied before each call:');
+  timePrint();
+  timePrint('| request | KB | as gpt-4o | as claude | gpt-4o warm |');
+  timePrint('|---|---:|---:|---:|---:|');
+  const wholeRequests = [
+    { name: 'claude-code turn-4', messages: readJson('claude-code-session/turn-4.json').body.messages as ContractMessage[] },
+    { name: 'openai-agent', messages: readJson('openai-agent/request.json').body.messages as ContractMessage[] },
+  ];
+  const emptyEverything = () => {
+    clearCaches();
+    o200kLibrary.clearMergeCache();
+  };
+  for (const r of wholeRequests) {
+    const kb = Buffer.byteLength(JSON.stringify(r.messages)) / 1024;
+    const asModel = (model: string): CompressRequest => ({ model, messages: r.messages, config: { protect_recent: 0 } });
+    const [openai, claude, warm] = [new Cell(), new Cell(), new Cell()];
+    for (let round = 0; round < runs; round++) {
+      openai.time(() => compress(asModel('gpt-4o')), emptyEverything);
+      claude.time(() => compress(asModel('claude-opus-4-8')), emptyEverything);
+      warm.time(() => compress(asModel('gpt-4o')), () => compress(asModel('gpt-4o')));
+    }
+    timePrint(`| ${r.name} | ${kb.toFixed(1)} | ${cell(openai.median(), kb)} | ${cell(claude.median(), kb)} | ${cell(warm.median(), kb)} |`);
+  }
+  timePrint();
+
   const lines: string[] = [];
   const print = (line = '') => {
     lines.push(line);
