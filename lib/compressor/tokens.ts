@@ -70,8 +70,8 @@ const SELF_CHECK_TEXT =
 /**
  * An exact BPE counter: pre-tokens are cut by `scanAscii` (or, on lines holding non-ASCII characters,
  * by the library's regex), and each pre-token is counted once per process through a memo. Tool output
- * repeats a few hundred distinct pre-tokens thousands of times, so most pieces cost a slice and a map
- * lookup (bench/COMPRESSOR.md: about a third of the library's own `countTokens` time).
+ * repeats a few hundred distinct pre-tokens thousands of times, so most pieces cost a table lookup or
+ * a slice and a map lookup (bench/COMPRESSOR.md: about a third of the library's own `countTokens` time).
  */
 export class BpeCounter implements TokenCounter {
   readonly exact = true;
@@ -135,8 +135,9 @@ export class BpeCounter implements TokenCounter {
       return count;
     }
     if (length > MEMO_MAX_PIECE) {
+      // Rare, so not memoised. Past MAX_BPE_RUN characters (a run of one character class: BPE merging
+      // is quadratic in it, see countInPieces) the piece is cut and counted in parts.
       let total = 0;
-      // A pre-token this long is one run of a character class; BPE merging is quadratic in it (see countInPieces).
       for (let from = start; from < end; from += MAX_BPE_RUN) total += this.countPiece(text.slice(from, Math.min(end, from + MAX_BPE_RUN)));
       return total;
     }
