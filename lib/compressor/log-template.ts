@@ -82,30 +82,21 @@ function simpleWordPart(line: string, start: number, digitsEnd: number): [string
   let end = digitsEnd;
   let lowerHex = true;
   let hexLetter = false;
+  let digit = digitsEnd > start;
   for (; end < line.length; end++) {
     const c = line.charCodeAt(end);
     if (!isWordChar(c)) break;
     if (c >= 97 && c <= 102) hexLetter = true;
-    else if (!isDigit(c)) lowerHex = false;
+    else if (isDigit(c)) digit = true;
+    else lowerHex = false;
   }
   // A word followed by `-` may be the head of a UUID. (A digit run followed by `.`, `:` or `/` ends
   // the word at once and matches neither case below: dates, times, addresses and decimals go on to the patterns.)
   if (end < line.length && line.charCodeAt(end) === 45) return null;
-  if (lowerHex && hexLetter && end - start >= 8) {
-    // The HEX pattern also wants a digit; the digit-run case has one, the letter case looks.
-    for (let k = start; k < end; k++) if (isDigit(line.charCodeAt(k))) return [line.slice(start, end), 'hex'];
-    return null;
-  }
+  if (lowerHex && hexLetter && end - start >= 8) return digit ? [line.slice(start, end), 'hex'] : null; // HEX wants a digit too
   if (digitsEnd > start && UNITS.has(line.slice(digitsEnd, end))) return [line.slice(start, end), 'n'];
   return null;
 }
-
-/** 1 for the characters of a word (`[0-9A-Za-z_]`), by ASCII code. */
-const WORD = (() => {
-  const table = new Uint8Array(128);
-  for (let c = 0; c < 128; c++) table[c] = isWordChar(c) ? 1 : 0;
-  return table;
-})();
 
 const NO_PARTS: readonly never[] = Object.freeze([]);
 
@@ -126,7 +117,7 @@ export function templateLine(line: string, shortcuts = true): LineTemplate {
   let afterWordOrDot = false;
   while (i < n) {
     const c = line.charCodeAt(i);
-    const isWord = c < 128 && WORD[c] === 1;
+    const isWord = isWordChar(c);
     if (!isWord || afterWordOrDot) {
       afterWordOrDot = isWord || c === 46;
       i++;
