@@ -36,8 +36,8 @@ export interface Session {
   answers: Answer[];
 }
 
-/** mulberry32: a small seeded PRNG, so every run generates the same session. */
-function rng(seed: number): () => number {
+/** mulberry32: a small seeded PRNG, so every run generates the same session (the compressor's fixture generator uses it too). */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
