@@ -115,6 +115,12 @@ function main(): void {
   // The library itself, for the side-by-side column (the counter above loaded the same module).
   const o200kLibrary = require('gpt-tokenizer/encoding/o200k_base') as { countTokens(text: string, options: object): number; clearMergeCache(): void };
   const all = samples();
+  /** The first call of a process: the compressor's caches and the library's merge cache emptied. */
+  const emptyEverything = () => {
+    clearCaches();
+    o200kLibrary.clearMergeCache();
+  };
+  const noSpecialTokens = { disallowedSpecial: new Set<string>() };
 
   // ---- time: measured first, in a process that holds nothing but the compressor; printed after
   // the token tables.
@@ -173,19 +179,13 @@ function main(): void {
       };
       const openai = toolRequest(sample.text, 'gpt-4o');
       const claude = toolRequest(sample.text, 'claude-opus-4-8');
-      c.library.time(() => o200kLibrary.countTokens(sample.text, { disallowedSpecial: new Set() }));
+      c.library.time(() => o200kLibrary.countTokens(sample.text, noSpecialTokens));
       c.openai.time(() => compress(openai), seenOthers);
       c.claude.time(() => compress(claude), clearCaches);
       c.warm.time(() => compress(openai), () => compress(openai)); // the same history again: cached
       c.bpe.time(() => o200k.count(sample.text), seenOthers);
       // The first call of a process: every cache empty, the library's merge cache too.
-      c.first.time(
-        () => compress(openai),
-        () => {
-          clearCaches();
-          o200kLibrary.clearMergeCache();
-        },
-      );
+      c.first.time(() => compress(openai), emptyEverything);
     });
   }
   all.forEach((sample, i) => {
@@ -214,10 +214,6 @@ function main(): void {
     { name: 'claude-code turn-4', messages: readJson('claude-code-session/turn-4.json').body.messages as ContractMessage[] },
     { name: 'openai-agent', messages: readJson('openai-agent/request.json').body.messages as ContractMessage[] },
   ];
-  const emptyEverything = () => {
-    clearCaches();
-    o200kLibrary.clearMergeCache();
-  };
   for (const r of wholeRequests) {
     const kb = Buffer.byteLength(JSON.stringify(r.messages)) / 1024;
     const asModel = (model: string): CompressRequest => ({ model, messages: r.messages, config: { protect_recent: 0 } });
