@@ -10,7 +10,7 @@
 import * as bufferModule from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Writable } from 'node:stream';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { HeadroomRequestError } from './errors';
 
 /** A request body as it arrived: the chunks Node handed over, never copied on the way in. */
@@ -106,19 +106,47 @@ export function decodableEncoding(header: string | undefined): 'identity' | 'gzi
   return undefined;
 }
 
-/** Decodes a request body, refusing to inflate past `limit` (a zip bomb gets 413, not an OOM). */
-export function decodeBody(raw: Buffer, encoding: 'identity' | 'gzip' | 'deflate' | 'br', limit: number): Buffer {
-  if (encoding === 'identity') return raw;
-  try {
-    const opts = { maxOutputLength: limit };
-    if (encoding === 'gzip') return gunzipSync(raw, opts);
-    if (encoding === 'deflate') return inflateSync(raw, opts);
-    return brotliDecompressSync(raw, opts);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw new HeadroomRequestError('REQUEST_TOO_LARGE', 413, `decoded request body exceeds the gateway's limit of ${limit} bytes`);
-    throw new HeadroomRequestError('REQUEST_INVALID_JSON', 400, `request body is not valid ${encoding} data`);
-  }
+/**
+ * Most a body may expand when decoded. Real request JSON gzips 5–20× (the Claude Code fixtures: 18×);
+ * past 100× it is a bomb, not a conversation. With this bound, decoding costs at most 100 bytes of
+ * memory per byte the client actually sent, however many such bodies arrive at once.
+ */
+export const MAX_INFLATE_RATIO = 100;
+
+/**
+ * Decodes a request body off the event loop (zlib's streaming decoders run on the thread pool),
+ * stopping as soon as the output passes `limit` or {@link MAX_INFLATE_RATIO} times the input: both
+ * reject with `REQUEST_TOO_LARGE` (413). Corrupt data rejects with `REQUEST_INVALID_JSON` (400).
+ */
+export function decodeBody(chunks: Buffer[], encoding: 'gzip' | 'deflate' | 'br', limit: number): Promise<Buffer> {
+  const encodedLength = chunks.reduce((n, c) => n + c.length, 0);
+  const bound = Math.min(limit, Math.max(64 * 1024, encodedLength * MAX_INFLATE_RATIO));
+  const decoder = encoding === 'gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : createBrotliDecompress();
+  return new Promise<Buffer>((resolve, reject) => {
+    const out: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (err: HeadroomRequestError) => {
+      if (settled) return;
+      settled = true;
+      decoder.destroy();
+      reject(err);
+    };
+    decoder.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= bound) return void out.push(chunk);
+      const why = bound === limit ? `the gateway's limit of ${limit} bytes` : `${MAX_INFLATE_RATIO} times its ${encodedLength} encoded bytes`;
+      fail(new HeadroomRequestError('REQUEST_TOO_LARGE', 413, `decoded request body exceeds ${why}; send it uncompressed`));
+    });
+    decoder.on('error', () => fail(new HeadroomRequestError('REQUEST_INVALID_JSON', 400, `request body is not valid ${encoding} data`)));
+    decoder.on('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(out.length === 1 ? out[0] : Buffer.concat(out, size));
+    });
+    for (const c of chunks) decoder.write(c);
+    decoder.end();
+  });
 }
 
 interface HeaderSink extends Writable {
@@ -146,6 +174,11 @@ export function replayBody(req: IncomingMessage, getBytesFn: () => ReplayBytes, 
   const headers = req.headers;
   if (knownLength !== undefined) headers['content-length'] = String(knownLength);
   delete headers['transfer-encoding'];
+  // The client's `Expect: 100-continue` was answered when its body was read (Node answers it before
+  // 'request'). Forwarded, it makes Node send the proxy request's headers at once and makes
+  // http-proxy skip its `proxyReq` event, so no hook (fixRequestBody, a gateway's key injection)
+  // would run and the Content-Length could not be set: it must not go on.
+  delete headers.expect;
   if (changed) delete headers['content-encoding'];
   let piped = false;
   // Own property on this request only: express's prototype chain and other requests are untouched.
@@ -153,30 +186,25 @@ export function replayBody(req: IncomingMessage, getBytesFn: () => ReplayBytes, 
     configurable: true,
     writable: true,
     value: function pipeReplay<T extends NodeJS.WritableStream>(dest: T): T {
-      const sink = dest as unknown as HeaderSink;
       if (piped) return dest;
       piped = true;
+      const sink = dest as unknown as HeaderSink;
+      const hookWrote = watchWrites(sink);
       const write = () => {
-        if (sink.headersSent) {
-          // A proxyReq hook (fixRequestBody) already wrote req.body with its own Content-Length.
-          getBytes = undefined;
-          sink.end();
-          return;
-        }
-        const body = getBytes!();
+        hookWrote.stop();
+        const bytes = getBytes;
         // The request object lives until the response ends; the bytes need not. Dropping them here
         // lets them die young instead of being promoted while the upstream answers.
         getBytes = undefined;
-        if (typeof sink.setHeader === 'function') {
-          sink.removeHeader?.('transfer-encoding');
-          sink.setHeader('content-length', knownLength ?? byteLength(body));
+        if (hookWrote.wrote) return void sink.end(); // a proxyReq hook (fixRequestBody) wrote req.body
+        let body: ReplayBytes;
+        try {
+          body = bytes!();
+        } catch (err) {
+          // Never thrown out of a socket listener, where it would take the process down.
+          return void sink.destroy(err as Error);
         }
-        if (Array.isArray(body)) {
-          // The chunks as they arrived, handed to the socket in one corked batch.
-          sink.cork();
-          for (const chunk of body) sink.write(chunk);
-          sink.end();
-        } else sink.end(body);
+        writeReplay(sink, body, knownLength ?? byteLength(body));
       };
       // http-proxy emits `proxyReq` (where fixRequestBody writes) from the request's 'socket' event,
       // which comes after this pipe call. Writing from a 'socket' listener registered later than
@@ -187,4 +215,59 @@ export function replayBody(req: IncomingMessage, getBytesFn: () => ReplayBytes, 
       return dest;
     },
   });
+}
+
+/** Notes whether anyone writes to `sink` until `stop()` (which puts its own methods back). */
+function watchWrites(sink: HeaderSink): { wrote: boolean; stop(): void } {
+  const state = {
+    wrote: false,
+    stop() {
+      delete (sink as { write?: unknown }).write;
+      delete (sink as { end?: unknown }).end;
+    },
+  };
+  const proto = Object.getPrototypeOf(sink) as HeaderSink;
+  if (typeof proto?.write !== 'function' || Object.prototype.hasOwnProperty.call(sink, 'write')) {
+    state.stop = () => {};
+    return state;
+  }
+  const write = proto.write;
+  const end = proto.end;
+  Object.defineProperty(sink, 'write', {
+    configurable: true,
+    writable: true,
+    value: function (this: HeaderSink, ...args: unknown[]) {
+      state.wrote = true;
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    },
+  });
+  Object.defineProperty(sink, 'end', {
+    configurable: true,
+    writable: true,
+    value: function (this: HeaderSink, ...args: unknown[]) {
+      if (args.length > 0 && typeof args[0] !== 'function') state.wrote = true;
+      return (end as (...a: unknown[]) => unknown).apply(this, args);
+    },
+  });
+  return state;
+}
+
+/** Writes the body with a matching Content-Length, or fails the proxy request when that is impossible. */
+function writeReplay(sink: HeaderSink, body: ReplayBytes, length: number): void {
+  if (sink.headersSent) {
+    // Headers already went out (a hook flushed them): the body must match what they promised.
+    const promised = (sink as { getHeader?(n: string): unknown }).getHeader?.('content-length');
+    if (promised !== undefined && Number(promised) !== length) {
+      return void sink.destroy(new Error(`proxy request headers were sent with Content-Length ${String(promised)} before the ${length}-byte body`));
+    }
+  } else if (typeof sink.setHeader === 'function') {
+    sink.removeHeader?.('transfer-encoding');
+    sink.setHeader('content-length', length);
+  }
+  if (Array.isArray(body)) {
+    // The chunks as they arrived, handed to the socket in one corked batch.
+    sink.cork();
+    for (const chunk of body) sink.write(chunk);
+    sink.end();
+  } else sink.end(body);
 }

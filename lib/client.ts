@@ -107,7 +107,7 @@ export function createHttpClient(opts: { compressUrl: string; apiKey?: string; c
           chunks.push(chunk as Buffer);
         }
         const text = Buffer.concat(chunks, size).toString('utf8');
-        if (res.statusCode !== 200) throw statusError(res.statusCode, text);
+        if (res.statusCode !== 200) throw statusError(res.statusCode, text, opts.compressUrl);
         let json: unknown;
         try {
           json = JSON.parse(text);
@@ -153,7 +153,7 @@ export function createInProcessClient(compressor: CompressFunction): ServiceClie
   };
 }
 
-function statusError(status: number, text: string): HeadroomServiceError {
+function statusError(status: number, text: string, url: string): HeadroomServiceError {
   let detail = '';
   try {
     const j = JSON.parse(text);
@@ -163,16 +163,19 @@ function statusError(status: number, text: string): HeadroomServiceError {
     /* not JSON: no detail */
   }
   const suffix = detail ? ` (${detail.slice(0, 200)})` : '';
-  if (status === 401) return new HeadroomServiceError('HEADROOM_UNAUTHORIZED', `Headroom answered 401${suffix}: check apiKey / HEADROOM_API_KEY`, status);
+  if (status === 401) return new HeadroomServiceError('HEADROOM_UNAUTHORIZED', `Headroom answered 401 at ${url}${suffix}: check apiKey / HEADROOM_API_KEY`, status);
   if (status === 404 && text.length === 0) {
     return new HeadroomServiceError(
       'HEADROOM_NOT_FOUND',
-      'Headroom answered 404 with no body: the service refuses callers that are not on loopback; start it with HEADROOM_COMPRESS_ALLOW_REMOTE=1 or run it beside the gateway',
+      `Headroom answered 404 with no body at ${url}: the service refuses callers that are not on loopback; start it with HEADROOM_COMPRESS_ALLOW_REMOTE=1 or run it beside the gateway`,
       status,
     );
   }
-  if (status === 503) return new HeadroomServiceError('HEADROOM_SERVICE_ERROR', `Headroom answered 503${suffix}`, status);
-  return new HeadroomServiceError('HEADROOM_HTTP_STATUS', `Headroom answered ${status}${suffix}`, status);
+  if (status === 404) {
+    return new HeadroomServiceError('HEADROOM_HTTP_STATUS', `Headroom answered 404 at ${url}${suffix}: is apiBase the service's root (the middleware appends /v1/compress)?`, status);
+  }
+  if (status === 503) return new HeadroomServiceError('HEADROOM_SERVICE_ERROR', `Headroom answered 503 at ${url}${suffix}`, status);
+  return new HeadroomServiceError('HEADROOM_HTTP_STATUS', `Headroom answered ${status} at ${url}${suffix}`, status);
 }
 
 function toServiceError(err: unknown, bound: { signal: AbortSignal; timedOut: () => boolean }): HeadroomServiceError {

@@ -4,7 +4,7 @@
  * per-request work.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { decodableEncoding, decodeBody, decodeChunks, joinChunks, readRawBody, replayBody, type RawBody } from './body';
+import { decodableEncoding, decodeBody, decodeChunks, readRawBody, replayBody, type RawBody } from './body';
 import { CircuitBreaker, type BreakerState } from './breaker';
 import { createHttpClient, createInProcessClient, retrievalHashes, type ServiceClient } from './client';
 import { estimateTokens, findSlots, textOfServiceRow, toServiceMessages, writeSlot, type TextSlot } from './codec';
@@ -12,6 +12,7 @@ import type { CompressRequest } from './contract';
 import { BYPASS_HEADER, bodyOptsIn, isBypassValue, isCandidate, isObject, stripOptInFields } from './decision';
 import { HeadroomRequestError, HeadroomServiceError, providerErrorBody, providerForPath } from './errors';
 import { markResponse } from './headers';
+import { measureParsed, scanJsonShape } from './json-shape';
 import { LruMemoStore, TieredMemo, memoKey } from './memo';
 import type { HeadroomConfig } from './options';
 import type { HeadroomResult, HeadroomStatus } from './result';
@@ -254,105 +255,196 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     }
   }
 
+  /** Sends the body on untouched: the chunks as they came, or an earlier parser's object re-serialised. */
+  function forwardUntouched(req: Request, next: NextFunction, raw: RawBody | undefined, preParsed: Record<string, unknown> | undefined): void {
+    if (preParsed) replayParsed(req, preParsed);
+    else if (raw) replayChunks(req, raw);
+    next();
+  }
+
+  /**
+   * Reads and decodes the body. Resolves undefined when a response was already sent or the request
+   * was handed on (an encoding it cannot read, a body it cannot decode that is not its business).
+   */
+  async function readBody(req: Request, res: Response, next: NextFunction, bypass: boolean): Promise<{ raw: RawBody; decoded?: Buffer } | undefined> {
+    const encoding = decodableEncoding(req.headers['content-encoding'] as string | undefined);
+    if (encoding === undefined) {
+      next(); // an encoding it cannot read: forwarded untouched, never mislabelled
+      return undefined;
+    }
+    let raw: RawBody;
+    try {
+      // Identity bodies are scanned for the guardrail name, as a JSON string, while they arrive.
+      raw = await readRawBody(req, config.limit, encoding === 'identity' && config.optInFromBody ? config.guardrailNameBytes : undefined);
+    } catch (err) {
+      const e = err as HeadroomRequestError;
+      if (e.code === 'REQUEST_ABORTED') res.destroy();
+      else sendError(req, res, e.status ?? 400, e.message, e.code?.toLowerCase());
+      return undefined;
+    }
+    if (encoding === 'identity') return { raw };
+    try {
+      const decoded = await decodeBody(raw.chunks, encoding, config.limit);
+      raw.needleSeen = config.optInFromBody && decoded.includes(config.guardrailNameBytes);
+      return { raw, decoded };
+    } catch (err) {
+      // A body it cannot decode within bounds is refused only where compression is on by the
+      // gateway's own choice; otherwise it is not this middleware's business and goes on as sent.
+      const e = err as HeadroomRequestError;
+      if (!bypass && (config.defaultOn || (await enabledForSafe(req)))) sendError(req, res, e.status, e.message, e.code.toLowerCase());
+      else {
+        record(req, res, baseResult(bypass ? 'bypassed' : 'not_enabled'));
+        forwardUntouched(req, next, raw, undefined);
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * Parses the body, unless its shape passes a limit: then it is never parsed (the cost of parsing
+   * and of per-row work is what the limits bound). `refuse` says whether that case is answered with
+   * a 4xx (the body asked for compression itself and must be rewritten) or handed back undefined.
+   */
+  async function parseBody(
+    req: Request,
+    res: Response,
+    source: { raw?: RawBody; decoded?: Buffer },
+    refuse: boolean,
+  ): Promise<{ body?: Record<string, unknown>; sent: boolean; overLimit?: string }> {
+    const shape = await scanJsonShape(source.decoded ? [source.decoded] : source.raw!.chunks, config.shapeLimits);
+    if (shape.exceeded) {
+      if (!refuse) return { sent: false, overLimit: shape.exceeded };
+      const [status, message] = limitMessage(shape.exceeded);
+      sendError(req, res, status, message, 'request_too_complex');
+      return { sent: true, overLimit: shape.exceeded };
+    }
+    try {
+      const value = JSON.parse(source.decoded ? source.decoded.toString('utf8') : decodeChunks(source.raw!));
+      return { body: isObject(value) ? value : undefined, sent: false };
+    } catch (err) {
+      sendError(req, res, 400, `request body is not valid JSON: ${(err as Error).message.slice(0, 200)}`, 'invalid_json');
+      return { sent: true };
+    }
+  }
+
+  function limitMessage(exceeded: string): [number, string] {
+    const { maxDepth, maxMessages, maxJsonValues } = config.shapeLimits;
+    if (exceeded === 'depth') return [400, `request body nests deeper than ${maxDepth} levels (headroomCompression maxDepth)`];
+    if (exceeded === 'messages') return [413, `request has more than ${maxMessages} messages (headroomCompression maxMessages)`];
+    return [413, `request body holds more than ${maxJsonValues} JSON values (headroomCompression maxJsonValues)`];
+  }
+
+  /** Forwards a body the middleware rewrote (or that an earlier parser consumed): one serialisation. */
+  function forwardBody(req: Request, res: Response, next: NextFunction, b: Record<string, unknown>): void {
+    let text: string;
+    try {
+      text = JSON.stringify(b);
+    } catch (err) {
+      // Only a body past every limit could get here (an earlier parser's, nested too deep to serialise).
+      return sendError(req, res, 400, `request body cannot be forwarded: ${(err as Error).message}`, 'request_too_complex');
+    }
+    req.body = b;
+    replayText(req, text);
+    next();
+  }
+
   async function handle(req: Request, res: Response, next: NextFunction, bypass: boolean): Promise<void> {
     const preParsed = req.readableEnded && isObject(req.body) ? (req.body as Record<string, unknown>) : undefined;
-    if (!preParsed && req.readableEnded) return next(); // consumed by someone else; nothing we can forward
+    if (!preParsed && req.readableEnded) {
+      warnConsumedOnce();
+      return next(); // consumed by someone else; nothing we can forward
+    }
+    const preShape = preParsed ? measureParsed(preParsed, config.shapeLimits) : undefined;
     if (preParsed) {
       // An earlier body parser decoded it: what goes on is JSON text, whatever the client's encoding.
       delete req.headers['content-encoding'];
+      // Too deep to serialise lazily (in the proxy's socket listener) is found out here, where it can be answered.
+      if (preShape!.exceeded === 'depth') return forwardPreParsedDeep(req, res, next, preParsed, bypass);
     }
 
     // Decisions certain from headers alone: the body is never buffered.
     if (!config.optInFromBody && !config.defaultOn && !bypass) {
       if (!(await enabledForSafe(req))) {
-        if (preParsed) replayParsed(req, preParsed);
         record(req, res, baseResult('not_enabled'));
-        return next();
+        return forwardUntouched(req, next, undefined, preParsed);
       }
     } else if (bypass && !config.optInFromBody) {
-      if (preParsed) replayParsed(req, preParsed);
       record(req, res, baseResult('bypassed'));
-      return next();
+      return forwardUntouched(req, next, undefined, preParsed);
     }
 
     let raw: RawBody | undefined;
     let decoded: Buffer | undefined;
-    let mayOptIn = false;
-    if (preParsed) {
-      mayOptIn = config.optInFromBody && bodyOptsIn(preParsed, guardrailName);
-    } else {
-      const encoding = decodableEncoding(req.headers['content-encoding'] as string | undefined);
-      if (encoding === undefined) return next(); // an encoding we cannot read: forwarded untouched
-      try {
-        // Identity bodies are scanned for the guardrail name, as a JSON string, while they arrive.
-        raw = await readRawBody(req, config.limit, encoding === 'identity' && config.optInFromBody ? config.guardrailNameBytes : undefined);
-        if (encoding !== 'identity') {
-          decoded = decodeBody(joinChunks(raw), encoding, config.limit);
-          mayOptIn = config.optInFromBody && decoded.includes(config.guardrailNameBytes);
-        } else mayOptIn = raw.needleSeen;
-      } catch (err) {
-        const e = err as HeadroomRequestError;
-        if (e.code === 'REQUEST_ABORTED') {
-          res.destroy();
-          return;
-        }
-        return sendError(req, res, e.status ?? 400, e.message, e.code?.toLowerCase());
-      }
+    let mayOptIn: boolean;
+    if (preParsed) mayOptIn = config.optInFromBody && bodyOptsIn(preParsed, guardrailName);
+    else {
+      const read = await readBody(req, res, next, bypass);
+      if (!read) return;
+      ({ raw, decoded } = read);
+      mayOptIn = raw.needleSeen;
     }
 
     let body: Record<string, unknown> | undefined = preParsed;
-    const parse = (): boolean => {
-      if (body) return true;
-      try {
-        const value = JSON.parse(decoded ? decoded.toString('utf8') : decodeChunks(raw!));
-        if (!isObject(value)) return false;
-        body = value;
-        return true;
-      } catch (err) {
-        sendError(req, res, 400, `request body is not valid JSON: ${(err as Error).message}`, 'invalid_json');
-        return false;
-      }
-    };
-    const forwardUnchanged = () => {
-      if (preParsed) replayParsed(req, preParsed);
-      else replayChunks(req, raw!);
-      next();
-    };
-    const forwardBody = (b: Record<string, unknown>) => {
-      // One serialisation, written as a string: no second copy into a Buffer.
-      const text = JSON.stringify(b);
-      req.body = b;
-      // The request keeps its replay function until it ends; let the raw bytes go now, so they die
-      // young instead of being promoted while the upstream answers.
-      raw = undefined;
-      decoded = undefined;
-      replayText(req, text);
-      next();
-    };
-
+    let parsedOnce = Boolean(preParsed);
     let optedIn = false;
-    if (mayOptIn) {
-      if (!parse()) return res.headersSent ? undefined : forwardUnchanged();
-      optedIn = bodyOptsIn(body!, guardrailName);
+    if (mayOptIn && !preParsed) {
+      // The guardrail name is in the bytes: parse to see whether it is really an opt-in.
+      const parsed = await parseBody(req, res, { raw, decoded }, true);
+      if (parsed.sent) return;
+      body = parsed.body;
+      parsedOnce = true;
     }
+    if (mayOptIn && body) optedIn = bodyOptsIn(body, guardrailName);
 
     if (bypass) {
       record(req, res, baseResult('bypassed'));
       // Bypassed, but the LiteLLM opt-in fields must not reach the provider.
-      if (optedIn && stripOptInFields(body!)) return forwardBody(body!);
-      return forwardUnchanged();
+      if (optedIn && stripOptInFields(body!)) return forwardBody(req, res, next, body!);
+      return forwardUntouched(req, next, raw, preParsed);
     }
 
     const enabled = config.defaultOn || optedIn || (await enabledForSafe(req));
     if (!enabled) {
       record(req, res, baseResult('not_enabled'));
-      return forwardUnchanged();
+      return forwardUntouched(req, next, raw, preParsed);
     }
-    if (!parse()) return res.headersSent ? undefined : forwardUnchanged();
-    if (!Array.isArray(body!.messages)) return forwardUnchanged(); // not a chat request: not ours
-    const chat = body as Body;
-    const stripped = stripOptInFields(chat);
+    let overLimit: string | undefined = preShape?.exceeded;
+    if (!parsedOnce) {
+      const parsed = await parseBody(req, res, { raw, decoded }, false);
+      if (parsed.sent) return;
+      body = parsed.body;
+      overLimit = parsed.overLimit;
+    }
+    // Let the raw bytes go now (the replay keeps what it needs), so they die young.
+    decoded = undefined;
+    if (overLimit) {
+      // Past a limit and not asking for compression itself: forwarded as sent, never parsed.
+      const result = baseResult('skipped');
+      result.reason = `over_${overLimit}_limit`;
+      record(req, res, result);
+      return forwardUntouched(req, next, raw, preParsed);
+    }
+    if (!body || !Array.isArray(body.messages)) return forwardUntouched(req, next, raw, preParsed); // not a chat request: not ours
+    return compressAndForward(req, res, next, body as Body, Boolean(preParsed), raw);
+  }
 
+  /** An earlier parser's body nested past `maxDepth`: serialised now, where a failure can be answered (400), not in a socket listener. */
+  function forwardPreParsedDeep(req: Request, res: Response, next: NextFunction, preParsed: Record<string, unknown>, bypass: boolean): void {
+    let text: string;
+    try {
+      text = JSON.stringify(preParsed);
+    } catch {
+      return sendError(req, res, 400, `request body nests deeper than this server can forward (more than ${config.shapeLimits.maxDepth} levels)`, 'request_too_complex');
+    }
+    const result = baseResult(bypass ? 'bypassed' : 'skipped');
+    if (!bypass) result.reason = 'over_depth_limit';
+    record(req, res, result);
+    replayText(req, text);
+    next();
+  }
+
+  async function compressAndForward(req: Request, res: Response, next: NextFunction, chat: Body, preParsed: boolean, raw: RawBody | undefined): Promise<void> {
+    const stripped = stripOptInFields(chat);
     let outcome: CompressOutcome;
     const journal: TextSlot[] = [];
     try {
@@ -374,14 +466,25 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
         return sendError(req, res, 502, `headroom-compression failed and the gateway is configured fail_closed: ${outcome.result.error?.message}`, 'headroom_compression_failed');
       }
     }
-    if (outcome.changed || stripped || preParsed) return forwardBody(chat);
-    return forwardUnchanged();
+    if (outcome.changed || stripped || preParsed) return forwardBody(req, res, next, chat);
+    return forwardUntouched(req, next, raw, undefined);
+  }
+
+  let warnedConsumed = false;
+  /** Once per middleware: it met a request whose body someone else read without leaving `req.body`. */
+  function warnConsumedOnce(): void {
+    if (warnedConsumed) return;
+    warnedConsumed = true;
+    logger.warn(
+      {},
+      'headroomCompression met a request whose body was already read by an earlier handler (a proxy or a body parser that leaves no req.body object): it cannot compress or forward such requests. Mount it before your proxy and body parsers.',
+    );
   }
 
   const middleware = function headroomCompression(req: Request, res: Response, next: NextFunction): void {
-    if (!isCandidate(req.method, req.headers)) return next();
     const bypassValue = req.headers[BYPASS_HEADER];
-    if (bypassValue !== undefined) delete req.headers[BYPASS_HEADER]; // never forwarded, allowed or not
+    if (bypassValue !== undefined) delete req.headers[BYPASS_HEADER]; // never forwarded, on any request, allowed or not
+    if (!isCandidate(req.method, req.headers)) return next();
     const bypass = config.allowBypass && isBypassValue(bypassValue);
     handle(req, res, next, bypass).catch((err) => {
       logger.error({ err: (err as Error)?.message }, 'headroom middleware error');

@@ -37,6 +37,12 @@ export interface HeadroomOptions {
   minTokens?: number;
   /** Largest request body the middleware buffers: bytes, or a string like `'64mb'`. Larger → 413. Default: `'64mb'`. */
   limit?: number | string;
+  /** Deepest nesting of arrays and objects the middleware parses. A deeper body is forwarded as sent (400 if it asks for compression itself, or if an earlier body parser left it too deep to serialise). Real requests nest about 10 deep. Default: `64`. */
+  maxDepth?: number;
+  /** Most rows of `messages` the middleware parses and compresses. A longer request is forwarded as sent (413 if it asks for compression in its body). Default: `10000` (a long Claude Code session holds a few hundred). */
+  maxMessages?: number;
+  /** Most JSON values (arrays, objects and the items in them) the middleware parses; bounds the time of one `JSON.parse`. Past it: as `maxMessages`. Default: `500000` (a 60 MB Claude Code-shaped body holds about 77,000). */
+  maxJsonValues?: number;
   /** Also compress human text (never the live, last user turn). Default: `false`. */
   compressUserMessages?: boolean;
   /** Passed as `config.target_ratio`. Default: not sent. */
@@ -76,6 +82,8 @@ export interface HeadroomConfig {
   timeoutMs: number;
   minTokens: number;
   limit: number;
+  /** `maxDepth`, `maxMessages` and `maxJsonValues`, resolved. */
+  shapeLimits: { maxDepth: number; maxMessages: number; maxJsonValues: number };
   compressUserMessages: boolean;
   targetRatio?: number;
   tokenBudget?: number;
@@ -109,6 +117,9 @@ const optionsSchema = z.strictObject({
   timeoutMs: z.number().int().positive().max(600_000).optional(),
   minTokens: z.number().int().nonnegative().optional(),
   limit: z.union([z.number().int().positive(), z.string()]).optional(),
+  maxDepth: z.number().int().min(2).max(10_000).optional(),
+  maxMessages: z.number().int().positive().optional(),
+  maxJsonValues: z.number().int().positive().optional(),
   compressUserMessages: z.boolean().optional(),
   targetRatio: z.number().gt(0).lte(1).optional(),
   tokenBudget: z.number().int().positive().optional(),
@@ -141,6 +152,56 @@ const optionsSchema = z.strictObject({
     .optional(),
 });
 
+/** LiteLLM's guardrail settings, as people will type them, and the option each one is here. */
+const LITELLM_NAMES: Record<string, string> = {
+  api_base: 'apiBase',
+  api_key: 'apiKey',
+  default_on: 'defaultOn',
+  unreachable_fallback: 'unreachableFallback',
+  timeout: 'timeoutMs',
+  guardrail_name: 'guardrailName',
+  min_tokens: 'minTokens',
+  target_ratio: 'targetRatio',
+  token_budget: 'tokenBudget',
+  compress_user_messages: 'compressUserMessages',
+};
+
+const OPTION_NAMES = Object.keys(optionsSchema.shape);
+
+/** "unknown option "x"", with the option meant when one is near enough, or LiteLLM's name mapped to ours. */
+function unknownOption(name: string): string {
+  const mapped = LITELLM_NAMES[name.toLowerCase()];
+  if (mapped) return `unknown option "${name}": that is LiteLLM's name; here it is "${mapped}"${name === 'timeout' ? ' (milliseconds)' : ''}`;
+  const near = nearestName(name, OPTION_NAMES);
+  return near ? `unknown option "${name}" (did you mean "${near}"?)` : `unknown option "${name}"`;
+}
+
+/** The closest name within an edit distance of a third of its length (case ignored), if any. */
+export function nearestName(name: string, candidates: readonly string[]): string | undefined {
+  const lower = name.toLowerCase().slice(0, 64);
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(lower.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(lower, c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, two rows: option names are short. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
 /** '64mb' → bytes. Accepts what express.json()'s `limit` accepts for the common units. */
@@ -148,7 +209,10 @@ export function parseLimit(limit: number | string): number {
   if (typeof limit === 'number') return limit;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(limit);
   if (!m) throw new HeadroomConfigError(`headroomCompression: limit "${limit}" is not a size. Pass bytes (67108864) or a string like '64mb'.`);
-  return Math.floor(Number(m[1]) * UNITS[(m[2] ?? 'b').toLowerCase()]);
+  const bytes = Math.floor(Number(m[1]) * UNITS[(m[2] ?? 'b').toLowerCase()]);
+  // The number 0 is refused by the schema; '0' (or '0.1b') must not slip through as a limit every body exceeds.
+  if (bytes < 1) throw new HeadroomConfigError(`headroomCompression: limit "${limit}" is under one byte, so every request would get 413. Pass a size such as '64mb'.`);
+  return bytes;
 }
 
 /** Normalises an http(s) base URL or explains how to fix it. */
@@ -166,7 +230,14 @@ function resolveApiBase(raw: string | undefined, from: string): string {
       `headroomCompression: ${from} must be an http:// or https:// URL, got "${url.protocol}". Example: headroomCompression('http://127.0.0.1:8787').`,
     );
   }
-  return (url.origin + url.pathname).replace(/\/+$/, '');
+  const base = (url.origin + url.pathname).replace(/\/+$/, '');
+  // The middleware appends /v1/compress itself: a base ending in /v1 would call /v1/v1/compress and get 404.
+  if (/\/v1$/i.test(base)) {
+    throw new HeadroomConfigError(
+      `headroomCompression: ${from} "${raw}" ends in /v1, but the middleware appends /v1/compress itself. Pass the service root: '${base.replace(/\/v1$/i, '')}'.`,
+    );
+  }
+  return base;
 }
 
 /**
@@ -181,7 +252,11 @@ export function resolveOptions(input: string | HeadroomOptions | undefined, env:
   const parsed = optionsSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) =>
-      i.code === 'unrecognized_keys' ? `unknown option(s) ${i.keys.map((k) => `"${k}"`).join(', ')}` : `option "${i.path.join('.')}" ${i.message}`,
+      i.code === 'unrecognized_keys' && i.path.length === 0
+        ? i.keys.map((k) => unknownOption(k)).join('; ')
+        : i.code === 'unrecognized_keys'
+          ? `unknown option(s) ${i.keys.map((k) => `"${i.path.join('.')}.${k}"`).join(', ')}`
+          : `option "${i.path.join('.')}" ${i.message}`,
     );
     throw new HeadroomConfigError(`headroomCompression: ${issues.join('; ')}. See the options table in the README.`);
   }
@@ -221,6 +296,7 @@ export function resolveOptions(input: string | HeadroomOptions | undefined, env:
     timeoutMs: o.timeoutMs ?? 5000,
     minTokens: o.minTokens ?? 1000,
     limit,
+    shapeLimits: { maxDepth: o.maxDepth ?? 64, maxMessages: o.maxMessages ?? 10_000, maxJsonValues: o.maxJsonValues ?? 500_000 },
     compressUserMessages,
     targetRatio: o.targetRatio,
     tokenBudget: o.tokenBudget,

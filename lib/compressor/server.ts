@@ -3,10 +3,10 @@
  * `GET /health`, `/livez`, `/readyz`. It answers every request, whatever its body; no input makes
  * the process throw. Message content is never logged.
  */
-import http from 'node:http';
+import * as http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { Transform } from 'node:stream';
-import zlib from 'node:zlib';
+import * as zlib from 'node:zlib';
 import type { CompressFunction, CompressRequest, CompressResponse } from '../contract';
 import { compress as embeddedCompress } from './compress';
 import { CompressorError, compressionTimeout, invalidRequest } from './errors';
