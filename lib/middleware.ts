@@ -351,6 +351,9 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
   async function handle(req: Request, res: Response, next: NextFunction, bypass: boolean): Promise<void> {
     const preParsed = req.readableEnded && isObject(req.body) ? (req.body as Record<string, unknown>) : undefined;
     if (!preParsed && req.readableEnded) {
+      // An earlier parser left something other than an object (a JSON array, say): not a chat
+      // request, but its bytes are gone, so it is written back from what the parser built.
+      if (typeof req.body === 'object' && req.body !== null) return forwardParsedValue(req, res, next, req.body);
       warnConsumedOnce();
       return next(); // consumed by someone else; nothing we can forward
     }
@@ -428,19 +431,37 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     return compressAndForward(req, res, next, body as Body, Boolean(preParsed), raw);
   }
 
-  /** An earlier parser's body nested past `maxDepth`: serialised now, where a failure can be answered (400), not in a socket listener. */
+  /** An earlier parser's body nested past `maxDepth`: never compressed, its opt-in fields removed, forwarded if it can be serialised. */
   function forwardPreParsedDeep(req: Request, res: Response, next: NextFunction, preParsed: Record<string, unknown>, bypass: boolean): void {
-    let text: string;
-    try {
-      text = JSON.stringify(preParsed);
-    } catch {
-      return sendError(req, res, 400, `request body nests deeper than this server can forward (more than ${config.shapeLimits.maxDepth} levels)`, 'request_too_complex');
-    }
+    if (config.optInFromBody && bodyOptsIn(preParsed, guardrailName)) stripOptInFields(preParsed);
+    const text = serializeOrRefuse(req, res, preParsed);
+    if (text === undefined) return;
     const result = baseResult(bypass ? 'bypassed' : 'skipped');
     if (!bypass) result.reason = 'over_depth_limit';
     record(req, res, result);
     replayText(req, text);
     next();
+  }
+
+  /** What an earlier parser built that is not an object (a JSON array): not a chat request; written back as it was. */
+  function forwardParsedValue(req: Request, res: Response, next: NextFunction, value: object): void {
+    const text = serializeOrRefuse(req, res, value);
+    if (text === undefined) return;
+    replayText(req, text);
+    next();
+  }
+
+  /**
+   * Serialises what an earlier parser built now, where a failure (a body nested too deep for
+   * `JSON.stringify`) can be answered with a 400, rather than in the proxy's socket listener.
+   */
+  function serializeOrRefuse(req: Request, res: Response, value: object): string | undefined {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      sendError(req, res, 400, `request body nests deeper than this server can forward (more than ${config.shapeLimits.maxDepth} levels)`, 'request_too_complex');
+      return undefined;
+    }
   }
 
   async function compressAndForward(req: Request, res: Response, next: NextFunction, chat: Body, preParsed: boolean, raw: RawBody | undefined): Promise<void> {
