@@ -100,3 +100,21 @@ test('apiKey goes to the service as Bearer, never upstream; the client key goes 
   expect(JSON.stringify(stack.standIn.calls[0])).not.toContain('client-key');
   expect(stack.results[0].status).toBe('compressed');
 });
+
+test('a 404 from a wrong base path names the URL called and the likely cause', async () => {
+  // A base path the service does not serve: its own JSON 404, not the bare loopback refusal.
+  stack = await startStack();
+  const wrongBase = `${stack.standIn.url}/headroom`;
+  const again = await startStack({ headroom: { apiBase: wrongBase, unreachableFallback: 'fail_closed', breaker: false } });
+  try {
+    const fx = claudeTurns()[1];
+    const body = { ...clone(fx.body), litellm_metadata: { guardrails: ['headroom-compression'] } };
+    const res = await request(again.url).post(fx.path).send(body);
+    expect(res.status).toBe(502);
+    expect(res.body.error.message).toContain(`Headroom answered 404 at ${wrongBase}/v1/compress`);
+    expect(res.body.error.message).toContain("is apiBase the service's root");
+    expect(again.results[0].error?.code).toBe('HEADROOM_HTTP_STATUS');
+  } finally {
+    await again.close();
+  }
+});

@@ -1,5 +1,17 @@
 import { HeadroomConfigError, headroomCompression, parseLimit, resolveOptions } from '../../lib';
 
+/** The HeadroomConfigError message `fn` throws; fails the test when it throws nothing or something else. */
+function configErrorOf(fn: () => unknown): string {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(HeadroomConfigError);
+  return (caught as Error).message;
+}
+
 const env = (vars: Record<string, string> = {}) => vars as NodeJS.ProcessEnv;
 
 describe('resolveOptions', () => {
@@ -27,13 +39,10 @@ describe('resolveOptions', () => {
 
   test('neither apiBase nor HEADROOM_API_BASE: the error names both and how to fix the call', () => {
     expect(() => resolveOptions(undefined, env())).toThrow(HeadroomConfigError);
-    try {
-      resolveOptions({}, env());
-    } catch (e) {
-      expect((e as Error).message).toMatch(/apiBase/);
-      expect((e as Error).message).toMatch(/HEADROOM_API_BASE/);
-      expect((e as Error).message).toMatch(/headroomCompression\('http/);
-    }
+    const message = configErrorOf(() => resolveOptions({}, env()));
+    expect(message).toMatch(/apiBase/);
+    expect(message).toMatch(/HEADROOM_API_BASE/);
+    expect(message).toMatch(/headroomCompression\('http/);
   });
 
   test.each(['ftp://x', 'not a url', 'localhost:8787', ''])('not an http(s) URL: %s', (bad) => {
@@ -86,5 +95,57 @@ describe('resolveOptions', () => {
     expect(parseLimit('100kb')).toBe(102400);
     expect(parseLimit('1.5MB')).toBe(1572864);
     expect(parseLimit(10)).toBe(10);
+  });
+});
+
+describe('option mistakes say how to fix the call (issue 16)', () => {
+  test.each([
+    ['api_base', 'apiBase'],
+    ['api_key', 'apiKey'],
+    ['default_on', 'defaultOn'],
+    ['unreachable_fallback', 'unreachableFallback'],
+    ['timeout', 'timeoutMs'],
+  ])("LiteLLM's %s is mapped to %s", (litellm, ours) => {
+    const message = configErrorOf(() => resolveOptions({ apiBase: 'http://127.0.0.1:1', [litellm]: 'x' } as never, env()));
+    expect(message).toContain(`unknown option "${litellm}": that is LiteLLM's name; here it is "${ours}"`);
+  });
+
+  test.each([
+    ['defaultOnn', 'defaultOn'],
+    ['timeoutMS', 'timeoutMs'],
+    ['apibase', 'apiBase'],
+    ['minToken', 'minTokens'],
+    ['maxInflight', 'maxInFlight'],
+    ['unreachableFalback', 'unreachableFallback'],
+  ])('a misspelling (%s) gets "did you mean %s"', (typo, meant) => {
+    const message = configErrorOf(() => resolveOptions({ apiBase: 'http://127.0.0.1:1', [typo]: true } as never, env()));
+    expect(message).toContain(`unknown option "${typo}" (did you mean "${meant}"?)`);
+  });
+
+  test('a name near nothing gets no guess', () => {
+    const message = configErrorOf(() => resolveOptions({ apiBase: 'http://127.0.0.1:1', colour: 'blue' } as never, env()));
+    expect(message).toContain('unknown option "colour"');
+    expect(message).not.toContain('did you mean');
+  });
+
+  test.each(['0', '0b', '0.4', ' 0kb '])("limit '%s' is refused (every request would get 413)", (limit) => {
+    expect(configErrorOf(() => resolveOptions({ apiBase: 'http://127.0.0.1:1', limit }, env()))).toMatch(/under one byte/);
+  });
+
+  test.each(['http://127.0.0.1:8787/v1', 'http://127.0.0.1:8787/v1/', 'https://h.example/headroom/V1'])('an apiBase ending in /v1 (%s) is refused with the root to pass', (base) => {
+    const message = configErrorOf(() => resolveOptions({ apiBase: base }, env()));
+    expect(message).toMatch(/ends in \/v1/);
+    expect(message).toMatch(/Pass the service root: 'https?:\/\/[^']+'/);
+    expect(message).not.toMatch(/root: '[^']*\/v1'/i);
+  });
+
+  test('HEADROOM_API_BASE ending in /v1 is refused too, and named', () => {
+    expect(configErrorOf(() => resolveOptions({}, env({ HEADROOM_API_BASE: 'http://127.0.0.1:8787/v1' })))).toMatch(/HEADROOM_API_BASE .* ends in \/v1/);
+  });
+
+  test('shape limits: defaults and validation', () => {
+    expect(resolveOptions('http://127.0.0.1:1', env()).shapeLimits).toEqual({ maxDepth: 64, maxMessages: 10_000, maxJsonValues: 500_000 });
+    expect(configErrorOf(() => resolveOptions({ apiBase: 'http://127.0.0.1:1', maxDepth: 1 }, env()))).toMatch(/maxDepth/);
+    expect(configErrorOf(() => resolveOptions({ apiBase: 'http://127.0.0.1:1', maxMessages: 0 }, env()))).toMatch(/maxMessages/);
   });
 });
