@@ -17,7 +17,13 @@ const names = Object.keys(require(join(root, 'dist/cjs/index.js'))).filter((n) =
 mkdirSync(join(root, 'dist/esm'), { recursive: true });
 writeFileSync(
   join(root, 'dist/esm/index.mjs'),
-  `import cjs from '../cjs/index.js';\nexport const { ${names.join(', ')} } = cjs;\nexport default cjs;\n`,
+  // The default export is the middleware factory, as `require('express-headroom').default` is.
+  `import cjs from '../cjs/index.js';\nexport const { ${names.join(', ')} } = cjs;\nexport default cjs.default;\n`,
 );
-writeFileSync(join(root, 'dist/esm/index.d.mts'), `export * from '../cjs/index.js';\n`);
+// Re-exporting `default` from CommonJS types would give ESM users the module object under node16
+// interop; declaring it as the factory's own type matches what index.mjs exports at run time.
+writeFileSync(
+  join(root, 'dist/esm/index.d.mts'),
+  `export * from '../cjs/index.js';\nimport type * as cjs from '../cjs/index.js';\ndeclare const headroomCompression: typeof cjs.headroomCompression;\nexport default headroomCompression;\n`,
+);
 console.log(`built dist/cjs and dist/esm (${names.length} exports)`);

@@ -15,7 +15,7 @@ beforeAll(() => {
   const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', app], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const tarball = out.trim().split('\n').pop()!;
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-check', version: '1.0.0', private: true }));
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(app, tarball), 'express@5'], { cwd: app, stdio: 'pipe' });
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(app, tarball), 'express@5', '@types/express@5', '@types/node@20'], { cwd: app, stdio: 'pipe' });
 }, 240_000);
 
 afterAll(() => rmSync(app, { recursive: true, force: true }));
@@ -58,6 +58,18 @@ test('types resolve for both entry points', () => {
     ['commonjs', 'node10'],
     ['nodenext', 'nodenext'],
   ]) {
-    execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', mod, '--moduleResolution', res, '--types', 'node', '--typeRoots', join(root, 'node_modules/@types'), 'check.ts'], { cwd: app, stdio: 'pipe' });
+    // No skipLibCheck and no esModuleInterop: the shipped .d.ts must stand on their own (issue 16).
+    execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', mod, '--moduleResolution', res, '--types', 'node', '--typeRoots', join(root, 'node_modules/@types'), 'check.ts'], { cwd: app, stdio: 'pipe' });
   }
+});
+
+test('ESM default import is the middleware factory, typed', () => {
+  writeFileSync(
+    join(app, 'default.mjs'),
+    "import headroomCompression from 'express-headroom';\nconst mw = headroomCompression('http://127.0.0.1:9');\nconsole.log(typeof headroomCompression, typeof mw, typeof mw.close);\nawait mw.close();\n",
+  );
+  expect(execFileSync(process.execPath, ['default.mjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('function function function');
+  writeFileSync(join(app, 'default.mts'), "import headroomCompression from 'express-headroom';\nexport const mw = headroomCompression('http://127.0.0.1:9');\n");
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(root, 'node_modules/@types'), 'default.mts'], { cwd: app, stdio: 'pipe' });
 });
