@@ -22,7 +22,7 @@ export type ServiceErrorCode =
   | 'HEADROOM_INTERNAL'; // a defect in this middleware: forwarded uncompressed, logged
 
 /** Why the middleware refused a request itself (these never reach the upstream). */
-export type RequestErrorCode = 'REQUEST_INVALID_JSON' | 'REQUEST_TOO_LARGE' | 'REQUEST_LENGTH_MISMATCH' | 'REQUEST_ABORTED';
+export type RequestErrorCode = 'REQUEST_INVALID_JSON' | 'REQUEST_TOO_LARGE' | 'REQUEST_TOO_COMPLEX' | 'REQUEST_LENGTH_MISMATCH' | 'REQUEST_ABORTED';
 
 export class HeadroomServiceError extends Error {
   readonly code: ServiceErrorCode;
@@ -38,12 +38,16 @@ export class HeadroomServiceError extends Error {
 
 export class HeadroomRequestError extends Error {
   readonly code: RequestErrorCode;
+  /** The status the caller should get (body-parser reports errors thrown from `verify` as 403 whatever this says). */
   readonly status: number;
+  /** For body-parser's error handling: `entity.too.complex` for shape limits, as body-parser's own `entity.too.large`. */
+  readonly type: string;
   constructor(code: RequestErrorCode, status: number, message: string) {
     super(message);
     this.name = 'HeadroomRequestError';
     this.code = code;
     this.status = status;
+    this.type = code === 'REQUEST_TOO_COMPLEX' ? 'entity.too.complex' : `headroom.${code.toLowerCase()}`;
   }
 }
 

@@ -12,7 +12,7 @@ import type { CompressRequest } from './contract';
 import { BYPASS_HEADER, bodyOptsIn, isBypassValue, isCandidate, isObject, stripOptInFields } from './decision';
 import { HeadroomRequestError, HeadroomServiceError, providerErrorBody, providerForPath } from './errors';
 import { markResponse } from './headers';
-import { measureParsed, scanJsonShape } from './json-shape';
+import { JsonShapeScanner, measureParsed, scanJsonShape } from './json-shape';
 import { LruMemoStore, TieredMemo, memoKey } from './memo';
 import type { HeadroomConfig } from './options';
 import type { HeadroomResult, HeadroomStatus } from './result';
@@ -23,6 +23,13 @@ export interface HeadroomMiddleware extends RequestHandler {
   close(): Promise<void>;
   /** Current circuit breaker state and in-flight compress calls. */
   stats(): { breaker: BreakerState; inFlight: number; memoEntries: number };
+  /**
+   * For a body parser in front of the middleware: `express.json({ limit: '64mb', verify: headroom.verifyJson })`.
+   * It measures the bytes before the parser's `JSON.parse` and throws a {@link HeadroomRequestError}
+   * (`code: 'REQUEST_TOO_COMPLEX'`, `type: 'entity.too.complex'`) past `maxDepth`, `maxMessages` or
+   * `maxJsonValues`, so no body costs more than the limits allow to parse or to forward.
+   */
+  verifyJson(req: unknown, res: unknown, buf: Buffer): void;
 }
 
 type Body = Record<string, unknown> & { messages: unknown[] };
@@ -513,6 +520,14 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     });
   } as HeadroomMiddleware;
 
+  middleware.verifyJson = (_req: unknown, _res: unknown, buf: Buffer) => {
+    const scanner = new JsonShapeScanner(config.shapeLimits);
+    scanner.push(buf);
+    const { exceeded } = scanner.finish();
+    if (!exceeded) return;
+    const [status, message] = limitMessage(exceeded);
+    throw new HeadroomRequestError('REQUEST_TOO_COMPLEX', status, message);
+  };
   middleware.close = () => client.close();
   middleware.stats = () => ({ breaker: breakerState(), inFlight, memoEntries: memo.local.size });
   return middleware;

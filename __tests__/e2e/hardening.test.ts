@@ -349,3 +349,33 @@ describe('gzip expansion is bounded', () => {
     expect(stack.upstream.requests[0].headers['content-encoding']).toBe('gzip');
   });
 });
+
+describe('verifyJson: the same limits before an earlier body parser parses', () => {
+  test.each([4, 5] as const)('express %s: past maxMessages, express.json never parses it; the error carries the status and type', async (express) => {
+    const errors: any[] = [];
+    const stack = await startStack({
+      express,
+      jsonParser: true,
+      verifyJson: true,
+      headroom: { maxMessages: 100 },
+      between: [],
+    });
+    // An error handler as a gateway writes one: body-parser hands the verify error on.
+    stack.app.use((err: any, _req: any, res: any, _next: any) => {
+      errors.push(err);
+      res.status(err.status ?? 500).json({ error: { message: err.message, type: err.type } });
+    });
+    try {
+      const body = { model: 'gpt-4o', messages: Array.from({ length: 101 }, () => ({ role: 'user', content: 'x' })) };
+      const res = await rawRequest(stack.url, { path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) });
+      expect(res.status).toBe(413);
+      expect(res.json.error.type).toBe('entity.too.complex');
+      expect(errors[0]).toMatchObject({ code: 'REQUEST_TOO_COMPLEX', status: 413, type: 'entity.too.complex' });
+      expect(stack.upstream.requests).toHaveLength(0);
+      const ok = await rawRequest(stack.url, { path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ ...body, messages: body.messages.slice(1) })) });
+      expect(ok.status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -21,6 +21,8 @@ export interface AppOptions {
   express?: ExpressMajor;
   /** Put express.json() before the middleware (as many gateways do). */
   jsonParser?: boolean;
+  /** Give express.json() `verify: headroom.verifyJson` (shape limits before the parser's JSON.parse). */
+  verifyJson?: boolean;
   /** Give the proxy `on: { proxyReq: fixRequestBody }`. */
   fixRequestBody?: boolean;
   /** Middleware mounted before headroomCompression (e.g. one that sets its own guardrail header). */
@@ -34,7 +36,6 @@ export function createApp(opts: AppOptions) {
   const app = ex();
   const results: HeadroomResult[] = [];
   for (const mw of opts.before ?? []) app.use(mw);
-  if (opts.jsonParser) app.use(ex.json({ limit: '64mb' }));
   const headroom = headroomCompression({
     ...opts.headroom,
     onResult: (info, req, res) => {
@@ -42,6 +43,7 @@ export function createApp(opts: AppOptions) {
       opts.headroom.onResult?.(info, req, res);
     },
   });
+  if (opts.jsonParser) app.use(ex.json({ limit: '64mb', ...(opts.verifyJson ? { verify: headroom.verifyJson } : {}) }));
   app.use('/v1', headroom);
   for (const mw of opts.between ?? []) app.use('/v1', mw);
   app.use(
@@ -73,6 +75,7 @@ export async function startStack(
   const { app, headroom, results } = createApp({
     express: opts.express,
     jsonParser: opts.jsonParser,
+    verifyJson: opts.verifyJson,
     fixRequestBody: opts.fixRequestBody,
     before: opts.before,
     between: opts.between,
