@@ -10,6 +10,7 @@
  * body is preserved by construction.
  */
 
+import { findResponsesSlots } from './codec-responses';
 import { isObject } from './decision';
 
 export type SlotKind = 'tool' | 'user';
@@ -17,7 +18,7 @@ export type SlotKind = 'tool' | 'user';
 /** One compressible string: `container[field]` is the text. */
 export interface TextSlot {
   container: Record<string, unknown>;
-  field: 'content' | 'text';
+  field: 'content' | 'text' | 'output';
   text: string;
   kind: SlotKind;
   /** Index of the message row it lives in. */
@@ -73,6 +74,18 @@ export function findSlots(messages: unknown[], compressUserMessages: boolean): T
     }
   }
   return out;
+}
+
+/** The rows a request carries: `messages` (chat completions, Anthropic messages) or a Responses `input` array. */
+export function hasRows(body: Record<string, unknown>): boolean {
+  return Array.isArray(body.messages) || Array.isArray(body.input);
+}
+
+/** The compressible slots of any request body the middleware handles. */
+export function findRequestSlots(body: Record<string, unknown>, compressUserMessages: boolean): TextSlot[] {
+  if (Array.isArray(body.messages)) return findSlots(body.messages, compressUserMessages);
+  if (Array.isArray(body.input)) return findResponsesSlots(body.input, typeof body.previous_response_id === 'string');
+  return [];
 }
 
 /** The rows sent to `/v1/compress` for these slots: OpenAI shape, one row per slot, nothing else. */

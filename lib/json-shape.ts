@@ -25,7 +25,7 @@ export interface JsonShape {
   depth: number;
   /** Containers plus separators: about the number of values `JSON.parse` would build. */
   values: number;
-  /** Rows of the top-level `messages` array (0 when there is none). */
+  /** Rows of the top-level `messages` array, or of a Responses `input` array (0 when there is none). */
   messages: number;
   /** The first limit passed, if any: the scan stopped there. */
   exceeded?: 'depth' | 'values' | 'messages';
@@ -34,6 +34,8 @@ export interface JsonShape {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const MESSAGES = Buffer.from('messages');
+/** The Responses API's rows: its `input` array of items. */
+const INPUT = Buffer.from('input');
 
 export class JsonShapeScanner {
   readonly shape: JsonShape = { depth: 0, values: 0, messages: 0 };
@@ -156,7 +158,8 @@ export class JsonShapeScanner {
       this.inString = false;
       if (this.capturingKey) {
         this.capturingKey = false;
-        this.lastKeyIsMessages = this.keyBytes.length === MESSAGES.length && MESSAGES.equals(Buffer.from(this.keyBytes));
+        const key = Buffer.from(this.keyBytes);
+        this.lastKeyIsMessages = key.equals(MESSAGES) || key.equals(INPUT);
       }
       return q + 1;
     }
@@ -203,8 +206,9 @@ export async function scanJsonShape(chunks: Buffer[], limits: ShapeLimits, slice
  */
 export function measureParsed(root: unknown, limits: ShapeLimits): JsonShape {
   const shape: JsonShape = { depth: 0, values: 0, messages: 0 };
-  if (typeof root === 'object' && root !== null && Array.isArray((root as { messages?: unknown }).messages)) {
-    shape.messages = ((root as { messages: unknown[] }).messages).length;
+  if (typeof root === 'object' && root !== null) {
+    const { messages, input } = root as { messages?: unknown; input?: unknown };
+    shape.messages = (Array.isArray(messages) ? messages.length : 0) + (Array.isArray(input) ? input.length : 0);
     if (shape.messages > limits.maxMessages) shape.exceeded = 'messages';
   }
   const stack: Array<[unknown, number]> = [[root, 1]];

@@ -7,7 +7,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decodableEncoding, decodeBody, decodeChunks, readRawBody, replayBody, type RawBody } from './body';
 import { CircuitBreaker, type BreakerState } from './breaker';
 import { createHttpClient, createInProcessClient, retrievalHashes, type ServiceClient } from './client';
-import { estimateTokens, findSlots, textOfServiceRow, toServiceMessages, writeSlot, type TextSlot } from './codec';
+import { estimateTokens, findRequestSlots, hasRows, textOfServiceRow, toServiceMessages, writeSlot, type TextSlot } from './codec';
 import type { CompressRequest } from './contract';
 import { BYPASS_HEADER, bodyOptsIn, isBypassValue, isCandidate, isObject, stripOptInFields } from './decision';
 import { HeadroomRequestError, HeadroomServiceError, providerErrorBody, providerForPath } from './errors';
@@ -32,7 +32,8 @@ export interface HeadroomMiddleware extends RequestHandler {
   verifyJson(req: unknown, res: unknown, buf: Buffer): void;
 }
 
-type Body = Record<string, unknown> & { messages: unknown[] };
+/** A request with rows: `messages`, or a Responses `input` array. */
+type Body = Record<string, unknown>;
 
 interface CompressOutcome {
   /** Whether any text in the body was rewritten (from the memo or the service). */
@@ -128,13 +129,13 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
   }
 
   /**
-   * Compresses the compressible text of `body.messages` in place. History slots are filled from the
+   * Compresses the compressible text of the body's rows (`messages` or Responses `input`) in place. History slots are filled from the
    * memo only (never sent); new slots are sent unless the memo knows them. On any failure every slot
    * the service was asked about keeps its original text.
    */
   async function compressBody(body: Body, res: Response, journal: TextSlot[]): Promise<CompressOutcome> {
     const result = baseResult('skipped');
-    const slots = findSlots(body.messages, config.compressUserMessages);
+    const slots = findRequestSlots(body, config.compressUserMessages);
     if (slots.length === 0) {
       result.reason = 'nothing_compressible';
       return { changed: false, result };
@@ -434,7 +435,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
       record(req, res, result);
       return forwardUntouched(req, next, raw, preParsed);
     }
-    if (!body || !Array.isArray(body.messages)) return forwardUntouched(req, next, raw, preParsed); // not a chat request: not ours
+    if (!body || !hasRows(body)) return forwardUntouched(req, next, raw, preParsed); // not a chat or Responses request: not ours
     return compressAndForward(req, res, next, body as Body, Boolean(preParsed), raw);
   }
 

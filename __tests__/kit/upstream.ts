@@ -48,7 +48,47 @@ function openaiCompletion(model: string, text: string) {
   };
 }
 
+/** A Responses API answer: one assistant message. */
+function responseObject(model: string, text: string, status: 'in_progress' | 'completed') {
+  return {
+    id: 'resp_standin',
+    object: 'response',
+    created_at: 1_700_000_000,
+    status,
+    model,
+    output:
+      status === 'completed'
+        ? [{ type: 'message', id: 'msg_standin', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }]
+        : [],
+    usage: status === 'completed' ? { input_tokens: 10, output_tokens: 5, total_tokens: 15 } : null,
+  };
+}
+
+/** `POST /v1/responses`: JSON, or the SSE event sequence the SDKs and the Codex CLI read. */
+function responsesReply(up: Upstream, r: UpstreamRequest, res: http.ServerResponse, text: string): void {
+  const model = r.json?.model ?? 'unknown';
+  if (r.json?.stream !== true) {
+    const body = JSON.stringify(responseObject(model, text, 'completed'));
+    res.writeHead(200, { ...up.responseHeaders, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    return void res.end(body);
+  }
+  res.writeHead(200, { ...up.responseHeaders, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let seq = 0;
+  const ev = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`);
+  const done = responseObject(model, text, 'completed');
+  const item = done.output[0];
+  ev('response.created', { response: responseObject(model, '', 'in_progress') });
+  ev('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress', content: [] } });
+  ev('response.output_text.delta', { output_index: 0, item_id: item.id, content_index: 0, delta: text });
+  ev('response.output_item.done', { output_index: 0, item });
+  ev('response.completed', { response: done });
+  res.end();
+}
+
 export function defaultReply(up: Upstream, r: UpstreamRequest, res: http.ServerResponse): void {
+  if (r.url.startsWith('/v1/responses')) {
+    return responsesReply(up, r, res, `upstream saw ${Array.isArray(r.json?.input) ? r.json.input.length : 0} items`);
+  }
   const isAnthropic = r.url.startsWith('/v1/messages');
   const model = r.json?.model ?? 'unknown';
   const text = `upstream saw ${Array.isArray(r.json?.messages) ? r.json.messages.length : 0} messages`;
