@@ -114,7 +114,7 @@ describe('Responses request shapes', () => {
 
   test('output as parts: only input_text/output_text text changes; custom and local-shell outputs too', async () => {
     stack = await startStack({ headroom: { defaultOn: true } });
-    const body = {
+    const body: { model: string; input: any[] } = {
       model: 'gpt-5',
       input: [
         { type: 'message', role: 'user', content: [{ type: 'input_text', text: big }] },

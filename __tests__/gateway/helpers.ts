@@ -3,7 +3,7 @@
  * with either a Headroom service stand-in (HEADROOM_API_BASE path) or the embedded compressor.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ export interface StackOptions {
   config?: Partial<GatewayConfig>;
   /** A database file of the caller's (restart tests); left in place on close. */
   dbPath?: string;
+  /** Node's limit on the request line and headers (default 16 KB); raised by tests of long paths, as an operator may with --max-http-header-size. */
+  maxHeaderSize?: number;
 }
 
 export async function startGatewayStack(opts: StackOptions = {}): Promise<GatewayStack> {
@@ -67,7 +69,8 @@ export async function startGatewayStack(opts: StackOptions = {}): Promise<Gatewa
     throw err;
   }
   const server: Server = await new Promise((resolve) => {
-    const s = gateway.app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createServer(opts.maxHeaderSize ? { maxHeaderSize: opts.maxHeaderSize } : {}, gateway.app);
+    s.listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -1,7 +1,7 @@
 /**
  * The README's curl examples, run as written with curl against a running gateway. Only the base URL
- * (http://127.0.0.1:4000) is replaced; MASTER_KEY, VIRTUAL_KEY and OTHER_KEY come from the
- * environment, as the README says. Every curl block must have an expectation here.
+ * (http://127.0.0.1:4000) is replaced; MASTER_KEY, VIRTUAL_KEY, OTHER_KEY and LEAKED_KEY come from
+ * the environment, as the README says. Every curl block must have an expectation here.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -62,6 +62,7 @@ describe.each(sources)('curl examples in %s', (_name, section) => {
   beforeAll(async () => {
     stack = await startGatewayStack();
     env.OTHER_KEY = (await stack.generateKey({ key_alias: 'agents' })).key;
+    env.LEAKED_KEY = (await stack.generateKey({ key_alias: 'leaked' })).key;
   });
   afterAll(async () => stack.close());
 
@@ -89,6 +90,11 @@ describe.each(sources)('curl examples in %s', (_name, section) => {
       } else if (block.includes('/key/update')) {
         const json = JSON.parse((await curl(block)).body);
         expect(json).toMatchObject({ key: env.VIRTUAL_KEY, guardrails: ['headroom-compression'], key_alias: 'claude-code-team' });
+      } else if (block.includes('/key/delete')) {
+        const json = JSON.parse((await curl(block)).body);
+        expect(json).toEqual({ deleted_keys: [env.LEAKED_KEY] });
+        const after = await fetch(`${stack.url}/v1/models`, { headers: { authorization: `Bearer ${env.LEAKED_KEY}` } });
+        expect(after.status).toBe(401);
       } else if (block.includes('/v1/chat/completions')) {
         const r = await curl(block);
         expect(r.status).toBe(200);

@@ -5,8 +5,9 @@
  * SQLite, Prometheus metrics.
  *
  * Per /v1 request:
- *   begin (id, clock, spend-log hook) → route (404) → authenticate (401; client key removed)
- *   → express.json (400/413) → model check (403) → headroomCompression → proxy (provider key added)
+ *   begin (id, clock, spend-log hook; `Expect` dropped) → route (404) → authenticate (401; client key removed)
+ *   → express.json (400/413) → model check (400/403) → headroomCompression → proxy (provider key added,
+ *   bypass header removed)
  *
  * `createGateway(config)` builds it from a plain object (no globals, nothing read from the
  * environment); `server.ts` reads the environment and listens.
@@ -28,6 +29,8 @@ import {
   type Logger,
 } from 'express-headroom';
 import { KeyError, KeyStore, keyResponse, type VirtualKey } from './keys';
+import { MAX_ECHO_CHARS, MAX_MODEL_CHARS, clip } from './limits';
+import { singleQuery } from './query';
 import { createMetrics, type GatewayMetrics } from './metrics';
 import { modelAllowed, providerHint, resolveRoute, stripControlFields, SUPPORTED_ROUTES, type Provider, type Route, pathOf } from './routing';
 import { SpendLog, headroomColumns, type SpendEntry } from './spend';
@@ -254,13 +257,30 @@ export function createGateway(config: GatewayConfig): Gateway {
     res.locals.gateway = st;
     res.setHeader('x-litellm-call-id', st.id);
     res.once('close', () => record(req, res, st));
+    dropExpect(req);
     next();
+  }
+
+  /**
+   * http-proxy emits `proxyReq` only when the outgoing request has no `expect` header (its
+   * web-incoming pass: `if (server && !proxyReq.getHeader('expect'))`), and it copies the client's
+   * headers. A client sending `Expect: 100-continue` (curl does for bodies over 1 MB) would skip the
+   * proxyReq hook: no provider key, the bypass header forwarded, and a parsed JSON body never
+   * written (the upstream waits for it forever). Node's server has already answered `100 Continue`
+   * before express runs (no checkContinue listener), so the header has done its job: drop it.
+   * (express-headroom drops it too when it replays a body it read, but a GET, or a request it never
+   * reads, goes past it: the gateway does not rely on that.)
+   */
+  function dropExpect(req: Request): void {
+    delete req.headers.expect;
   }
 
   function route(req: Request, res: Response, next: NextFunction): void {
     const r = resolveRoute(req.method, req.originalUrl, req.headers);
     if (!r) {
-      return providerError(req, res, 404, 'route_not_found', `${req.method} ${pathOf(req.originalUrl)} is not forwarded by this gateway. It forwards: ${SUPPORTED_ROUTES.join(', ')}`);
+      // The path is the client's: quoted back capped.
+      const path = clip(pathOf(req.originalUrl), MAX_ECHO_CHARS);
+      return providerError(req, res, 404, 'route_not_found', `${req.method} ${path} is not forwarded by this gateway. It forwards: ${SUPPORTED_ROUTES.join(', ')}`);
     }
     (res.locals.gateway as RequestState).route = r;
     next();
@@ -293,7 +313,9 @@ export function createGateway(config: GatewayConfig): Gateway {
     next();
   }
 
-  const parseJson = express.json({ limit: config.bodyLimit ?? '64mb', type: isJsonRequest });
+  // verifyJson: the middleware's shape limits (depth, messages, values) before express.json parses, so no
+  // body holds the event loop for a parse it could not afford (a million tiny messages, 10,000 levels).
+  const parseJson = express.json({ limit: config.bodyLimit ?? '64mb', type: isJsonRequest, verify: headroom.verifyJson });
 
   function checkModel(req: Request, res: Response, next: NextFunction): void {
     const st = res.locals.gateway as RequestState;
@@ -305,7 +327,13 @@ export function createGateway(config: GatewayConfig): Gateway {
     st.model = model;
     st.stream = req.body.stream === true;
     const allowed = st.key?.models ?? [];
-    if (st.key && allowed.length > 0 && (model === undefined || !modelAllowed(allowed, model))) {
+    const restricted = st.key !== undefined && allowed.length > 0;
+    // No real model id is this long; a key with an allow-list refuses it rather than matching it. An
+    // unrestricted key forwards it (the provider decides); the spend log stores it capped (spend.ts).
+    if (restricted && model !== undefined && model.length > MAX_MODEL_CHARS) {
+      return providerError(req, res, 400, 'model_name_too_long', `model name is ${model.length} characters; this gateway accepts at most ${MAX_MODEL_CHARS}`, 'model_name_too_long');
+    }
+    if (restricted && (model === undefined || !modelAllowed(allowed, model))) {
       return providerError(
         req,
         res,
@@ -369,15 +397,20 @@ export function createGateway(config: GatewayConfig): Gateway {
 
   function forward(req: Request, res: Response, next: NextFunction): void {
     const st = res.locals.gateway as RequestState;
+    // The middleware has read it by now; http-proxy copies req.headers, so deleting it here keeps it
+    // from the upstream even if the proxyReq hook (which removes it too) were ever skipped.
+    delete req.headers['x-headroom-bypass'];
     void proxies[st.route!.provider](req, res, next);
   }
 
   function v1Errors(err: unknown, req: Request, res: Response, _next: NextFunction): void {
     const e = err as { type?: string; status?: number; message?: string };
     if (e?.type === 'request.aborted') return void res.destroy();
+    if (e?.type === 'entity.too.complex') return providerError(req, res, e.status ?? 413, 'request_too_complex', e.message ?? 'request body is past the gateway\'s shape limits', 'request_too_complex');
     if (e?.type === 'entity.too.large') return providerError(req, res, 413, 'request_too_large', `request body exceeds the gateway's limit of ${config.bodyLimit ?? '64mb'}`, 'request_too_large');
-    if (e?.type === 'entity.parse.failed') return providerError(req, res, 400, 'invalid_request', `request body is not valid JSON: ${e.message}`, 'invalid_json');
-    if (e?.status && e.status >= 400 && e.status < 500) return providerError(req, res, e.status, 'invalid_request', e.message ?? 'bad request');
+    // body-parser's messages may quote the client's body or headers: capped.
+    if (e?.type === 'entity.parse.failed') return providerError(req, res, 400, 'invalid_request', `request body is not valid JSON: ${clip(String(e.message), MAX_ECHO_CHARS)}`, 'invalid_json');
+    if (e?.status && e.status >= 400 && e.status < 500) return providerError(req, res, e.status, 'invalid_request', clip(e.message ?? 'bad request', MAX_ECHO_CHARS));
     logger.error({ err: e?.message ?? String(err), request_id: (res.locals.gateway as RequestState | undefined)?.id }, 'gateway error');
     providerError(req, res, 500, 'internal_error', 'internal gateway error');
   }
@@ -422,12 +455,19 @@ export function createGateway(config: GatewayConfig): Gateway {
     adminJson,
     adminRoute((body) => keyResponse(keys.update(body), (body as { key: string }).key)),
   );
+  // LiteLLM's: `{"keys": [...]}` → `{"deleted_keys": [...]}`. The next request with a deleted key gets 401 (lookups read SQLite each time).
+  app.post(
+    '/key/delete',
+    requireMaster,
+    adminJson,
+    adminRoute((body) => ({ deleted_keys: keys.delete(body) })),
+  );
   app.get('/spend/logs', requireMaster, (req, res) => {
-    const q = req.query;
+    const q = singleQuery(req.query, ['limit', 'key_alias', 'request_id']);
+    if (typeof q === 'string') return adminError(res, 400, q, 'invalid_request');
     const limit = q.limit === undefined ? 100 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return adminError(res, 400, 'limit must be an integer from 1 to 1000', 'invalid_request');
-    const one = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    res.json(spend.list({ limit, key_alias: one(q.key_alias), request_id: one(q.request_id) }));
+    res.json(spend.list({ limit, key_alias: q.key_alias, request_id: q.request_id }));
   });
 
   // The admin UI (Logs, one request's lifecycle and headroom evaluation); master key, see ui/index.ts.
@@ -439,10 +479,10 @@ export function createGateway(config: GatewayConfig): Gateway {
     next();
   });
 
-  app.use((req, res) => adminError(res, 404, `${req.method} ${req.path} not found`, 'not_found'));
+  app.use((req, res) => adminError(res, 404, `${req.method} ${clip(req.path, MAX_ECHO_CHARS)} not found`, 'not_found'));
   app.use((err: { type?: string; status?: number; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    if (err?.type === 'entity.parse.failed') return adminError(res, 400, `request body is not valid JSON: ${err.message}`, 'invalid_json');
-    if (err?.status && err.status >= 400 && err.status < 500) return adminError(res, err.status, err.message ?? 'bad request', 'invalid_request');
+    if (err?.type === 'entity.parse.failed') return adminError(res, 400, `request body is not valid JSON: ${clip(String(err.message), MAX_ECHO_CHARS)}`, 'invalid_json');
+    if (err?.status && err.status >= 400 && err.status < 500) return adminError(res, err.status, clip(err.message ?? 'bad request', MAX_ECHO_CHARS), 'invalid_request');
     logger.error({ err: err?.message ?? String(err) }, 'gateway error');
     adminError(res, 500, 'internal gateway error', 'internal_error');
   });

@@ -1,10 +1,11 @@
 /**
- * Virtual keys, LiteLLM style: `POST /key/generate` and `POST /key/update` (master key only), kept
- * in SQLite. Only a SHA-256 of each key is stored; the key itself is shown once, at generation.
+ * Virtual keys, LiteLLM style: `POST /key/generate`, `POST /key/update` and `POST /key/delete`
+ * (master key only), kept in SQLite. Only a SHA-256 of each key is stored; the key itself is shown once, at generation.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
+import { MAX_ALIAS_CHARS, MAX_MODEL_CHARS } from './limits';
 
 export interface VirtualKey {
   /** SHA-256 (hex) of the key: its id in the database, in spend logs, and LiteLLM's `token`. */
@@ -32,9 +33,11 @@ export class KeyError extends Error {
 const KEY_FIELDS = ['key_alias', 'guardrails', 'models', 'metadata'] as const;
 
 const fields = {
-  key_alias: z.string().min(1).max(256).nullable().optional(),
-  guardrails: z.array(z.string().min(1)).optional(),
-  models: z.array(z.string().min(1)).optional(),
+  // The alias is stored in every spend-log row of the key and shown on /ui: bounded.
+  key_alias: z.string().min(1).max(MAX_ALIAS_CHARS).nullable().optional(),
+  guardrails: z.array(z.string().min(1).max(256)).max(32).optional(),
+  // A pattern longer than the longest model name checked could never match one.
+  models: z.array(z.string().min(1).max(MAX_MODEL_CHARS)).max(256).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 };
 
@@ -46,14 +49,22 @@ const generateSchema = z.strictObject({
 
 const updateSchema = z.strictObject({ ...fields, key: z.string().min(1) });
 
-function explain(error: z.ZodError): string {
+/** LiteLLM's `/key/delete` body: keys (`sk-…`) or their tokens (SHA-256 hex). */
+const deleteSchema = z.strictObject({ keys: z.array(z.string().min(1).max(512)).min(1).max(1000) });
+
+function explain(error: z.ZodError, supported: readonly string[] = ['key', ...KEY_FIELDS]): string {
   return error.issues
     .map((i) =>
       i.code === 'unrecognized_keys'
-        ? `unsupported field(s) ${i.keys.join(', ')} (this gateway supports key, ${KEY_FIELDS.join(', ')})`
+        ? `unsupported field(s) ${i.keys.join(', ')} (this gateway supports ${supported.join(', ')})`
         : `${i.path.join('.') || 'body'}: ${i.message}`,
     )
     .join('; ');
+}
+
+/** A key as given (`sk-…`) or its token (64 hex), as LiteLLM accepts both → the token. */
+function tokenOf(keyOrToken: string): string {
+  return /^[0-9a-f]{64}$/.test(keyOrToken) ? keyOrToken : hashKey(keyOrToken);
 }
 
 export function hashKey(key: string): string {
@@ -169,7 +180,7 @@ export class KeyStore {
     const parsed = updateSchema.safeParse(body ?? {});
     if (!parsed.success) throw new KeyError(400, explain(parsed.error));
     const input = parsed.data;
-    const token = /^[0-9a-f]{64}$/.test(input.key) ? input.key : hashKey(input.key);
+    const token = tokenOf(input.key);
     const row = this.byToken.get(token);
     if (!row) throw new KeyError(404, 'key not found');
     const current = fromRow(row);
@@ -186,6 +197,25 @@ export class KeyStore {
       .prepare('UPDATE keys SET key_alias = ?, guardrails = ?, models = ?, metadata = ?, updated_at = ? WHERE token = ?')
       .run(next.key_alias, JSON.stringify(next.guardrails), JSON.stringify(next.models), JSON.stringify(next.metadata), next.updated_at, token);
     return next;
+  }
+
+  /**
+   * `POST /key/delete`: all of `keys` or none. Throws {@link KeyError} 404 when one is unknown
+   * (naming it abbreviated, never whole), so a typo never leaves the caller believing a leaked key is
+   * gone. Returns the keys as given (LiteLLM's `deleted_keys`).
+   */
+  delete(body: unknown): string[] {
+    const parsed = deleteSchema.safeParse(body ?? {});
+    if (!parsed.success) throw new KeyError(400, explain(parsed.error, ['keys']));
+    const { keys } = parsed.data;
+    const remove = this.db.prepare('DELETE FROM keys WHERE token = ?');
+    // One transaction: the check and the deletes see the same table (another process may share the file).
+    this.db.transaction(() => {
+      const unknown = keys.filter((k) => !this.byToken.get(tokenOf(k)));
+      if (unknown.length) throw new KeyError(404, `key not found: ${unknown.map(abbreviate).join(', ')}; nothing was deleted`);
+      for (const token of new Set(keys.map(tokenOf))) remove.run(token);
+    })();
+    return keys;
   }
 
   private assertAliasFree(alias: string | null, token: string): void {

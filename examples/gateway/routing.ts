@@ -77,11 +77,31 @@ export function resolveRoute(method: string | undefined, url: string, headers: I
  */
 export const stripControlFields = stripOptInFields;
 
-/** `claude-*` matches `claude-opus-4-5`; no `*` means an exact match. */
+/**
+ * `claude-*` matches `claude-opus-4-5`; no `*` means an exact match; `*` matches any run of
+ * characters, the empty one included.
+ *
+ * No RegExp: the model name is client-chosen, and `^a.*a.*a.*b$` against `aaaa…` backtracks
+ * polynomially (a 60 KB name blocked the event loop for seconds). Instead the pattern is split on
+ * `*`: the first piece must be a prefix, the last a suffix, and the pieces between are found left to
+ * right with `indexOf`, each at its leftmost place after the previous one. Leftmost is always safe
+ * (it leaves the most room for what follows), so nothing is ever retried: one forward pass.
+ */
 export function modelMatches(pattern: string, model: string): boolean {
-  if (!pattern.includes('*')) return pattern === model;
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(model);
+  const pieces = pattern.split('*');
+  if (pieces.length === 1) return pattern === model;
+  const head = pieces[0];
+  const tail = pieces[pieces.length - 1];
+  // Prefix and suffix may not overlap: `a*a` needs at least two characters.
+  if (model.length < head.length + tail.length || !model.startsWith(head) || !model.endsWith(tail)) return false;
+  const end = model.length - tail.length;
+  let at = head.length;
+  for (const piece of pieces.slice(1, -1)) {
+    const found = model.indexOf(piece, at);
+    if (found === -1 || found + piece.length > end) return false;
+    at = found + piece.length;
+  }
+  return true;
 }
 
 /** An empty list allows every model (LiteLLM's meaning of `models: []`). */

@@ -8,6 +8,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { HeadroomResult, HeadroomStatus } from 'express-headroom';
+import { MAX_ALIAS_CHARS, MAX_ECHO_CHARS, MAX_MODEL_CHARS, MAX_PATH_CHARS, clip, clipNullable } from './limits';
 
 export interface SpendEntry {
   request_id: string;
@@ -139,9 +140,17 @@ export class SpendLog {
     this.insertStmt = db.prepare(`INSERT INTO spend_logs (${COLUMNS.map(([n]) => n).join(', ')}) VALUES (${COLUMNS.map(([n]) => `@${n}`).join(', ')})`);
   }
 
+  /**
+   * Stores one row. The strings a client chooses (model, path) are capped here, at the storage
+   * boundary, whoever the caller is: every row is read back by /ui pages and /spend/logs.
+   */
   insert(e: SpendEntry): void {
     this.insertStmt.run({
       ...e,
+      model: clipNullable(e.model, MAX_MODEL_CHARS),
+      path: clip(e.path, MAX_PATH_CHARS),
+      key_alias: clipNullable(e.key_alias, MAX_ALIAS_CHARS),
+      error: clipNullable(e.error, MAX_ECHO_CHARS),
       stream: e.stream ? 1 : 0,
       transforms: JSON.stringify(e.transforms),
       headroom: e.headroom ? JSON.stringify(e.headroom) : null,

@@ -181,7 +181,8 @@ export async function startUpstreamStandIn(opts: StandInOptions = {}): Promise<U
       }
 
       if (up.reply) return up.reply(r, res);
-      if (r.method === 'GET' && r.path.startsWith('/v1/models')) {
+      // HEAD as GET (Node leaves the body out), as the real APIs answer it.
+      if ((r.method === 'GET' || r.method === 'HEAD') && r.path.startsWith('/v1/models')) {
         const models = anthropic ? ['claude-opus-4-8', 'claude-sonnet-4-6', 'claude-haiku-4-5'] : ['gpt-4o', 'gpt-4o-mini'];
         return sendJson(
           res,

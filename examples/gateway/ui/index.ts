@@ -14,6 +14,8 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { MAX_ALIAS_CHARS, MAX_ECHO_CHARS, MAX_PATH_CHARS, clip } from '../limits';
+import { singleQuery } from '../query';
 import { HEADROOM_STATUS_FILTERS, type HeadroomStatusFilter, type SpendLog } from '../spend';
 import { startOfDay } from './format';
 import { loginPage, logsPage, messagePage, requestPage, type Chrome } from './views';
@@ -58,7 +60,8 @@ function parseCookies(header: string | undefined): Record<string, string> {
 /** Only paths of this UI, so a crafted `next` cannot send a signed-in admin elsewhere. */
 function safeNext(value: unknown): string | undefined {
   const s = one(value);
-  if (!s || !/^\/ui(?:[/?]|$)/.test(s) || s.includes('//') || s.includes('\\') || /[\u0000-\u001f\u007f]/.test(s)) return undefined;
+  // Echoed into the login form: a longer one is dropped (the admin lands on /ui instead).
+  if (!s || s.length > MAX_PATH_CHARS || !/^\/ui(?:[/?]|$)/.test(s) || s.includes('//') || s.includes('\\') || /[\u0000-\u001f\u007f]/.test(s)) return undefined;
   return s;
 }
 
@@ -69,14 +72,19 @@ function withoutKey(originalUrl: string): string {
   return url.pathname + url.search;
 }
 
-function parseList(q: Request['query']): ListParams | string {
-  const alias = one(q.key_alias);
-  const status = one(q.status);
+/** The list filters, or the message of a 400: a repeated filter would otherwise be dropped silently (every row shown). */
+function parseList(query: Request['query']): ListParams | string {
+  const q = singleQuery(query, ['key_alias', 'status', 'page', 'per']);
+  if (typeof q === 'string') return `${q[0].toUpperCase()}${q.slice(1)}.`;
+  const alias = q.key_alias;
+  const status = q.status;
+  // No key has a longer alias; refusing keeps the value (rendered in the caption and the filter) bounded.
+  if (alias && alias.length > MAX_ALIAS_CHARS) return `A key alias has at most ${MAX_ALIAS_CHARS} characters.`;
   if (status && !HEADROOM_STATUS_FILTERS.includes(status as HeadroomStatusFilter)) {
-    return `Unknown headroom status "${status}": use one of ${HEADROOM_STATUS_FILTERS.join(', ')}.`;
+    return `Unknown headroom status "${clip(status, MAX_ECHO_CHARS)}": use one of ${HEADROOM_STATUS_FILTERS.join(', ')}.`;
   }
-  const page = Number(one(q.page) ?? 1);
-  const per = Number(one(q.per) ?? DEFAULT_PER_PAGE);
+  const page = Number(q.page ?? 1);
+  const per = Number(q.per ?? DEFAULT_PER_PAGE);
   return {
     ...(alias ? { key_alias: alias } : {}),
     ...(status ? { status: status as HeadroomStatusFilter } : {}),
@@ -210,15 +218,15 @@ export function createUi(opts: UiOptions): express.Router {
     const params = parseList(req.query);
     const back = `/ui${typeof params === 'string' ? '' : listQuery(params)}`;
     const row = spend.get(id);
-    if (!row) return send(res, 404, messagePage(chrome(req), 'Request not found', `No request ${id} in the spend log.`));
+    if (!row) return send(res, 404, messagePage(chrome(req), 'Request not found', `No request ${clip(id, MAX_ECHO_CHARS)} in the spend log.`));
     send(res, 200, requestPage(chrome(req), row, back));
   });
 
-  router.use((req, res) => send(res, 404, messagePage(chrome(req), 'Not found', `${req.method} ${req.originalUrl.split('?')[0]} is not a page of this UI.`)));
+  router.use((req, res) => send(res, 404, messagePage(chrome(req), 'Not found', `${req.method} ${clip(req.originalUrl.split('?')[0], MAX_ECHO_CHARS)} is not a page of this UI.`)));
 
   router.use((err: { status?: number; message?: string }, req: Request, res: Response, _next: NextFunction) => {
     const status = err?.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    send(res, status, messagePage(chrome(req), status === 500 ? 'Error' : 'Bad request', status === 500 ? 'The admin UI failed to render this page.' : (err.message ?? 'bad request')));
+    send(res, status, messagePage(chrome(req), status === 500 ? 'Error' : 'Bad request', status === 500 ? 'The admin UI failed to render this page.' : clip(err.message ?? 'bad request', MAX_ECHO_CHARS)));
   });
 
   return router;
