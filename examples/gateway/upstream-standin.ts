@@ -141,7 +141,38 @@ function answerOpenAI(r: StandInRequest, res: http.ServerResponse, a: Answer): v
   res.end();
 }
 
+/**
+ * `POST /v1/responses`, as OpenAI answers it: a Response object, or (`stream: true`) the SSE events the
+ * SDKs and the Codex CLI read. Thinking becomes a `reasoning` item with `encrypted_content`; a tool use
+ * a `function_call` item.
+ */
+function answerResponses(r: StandInRequest, res: http.ServerResponse, a: Answer): void {
+  const model = r.json?.model ?? 'gpt-standin';
+  const output: any[] = [];
+  if (a.thinking) output.push({ type: 'reasoning', id: nextId('rs'), summary: [], encrypted_content: Buffer.from(a.thinking.signature).toString('base64') });
+  if (a.text !== undefined) output.push({ type: 'message', id: nextId('msg'), status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: a.text, annotations: [] }] });
+  if (a.toolUse) {
+    output.push({ type: 'function_call', id: nextId('fc'), status: 'completed', call_id: a.toolUse.id ?? nextId('call'), name: a.toolUse.name, arguments: JSON.stringify(a.toolUse.input) });
+  }
+  const input = estimateTokens(r.json?.input) + estimateTokens(r.json?.instructions) + estimateTokens(r.json?.tools);
+  const usage = { input_tokens: input, output_tokens: estimateTokens(a), total_tokens: input + estimateTokens(a) };
+  const response = (status: string, items: any[]) => ({ id: 'resp_standin', object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: items, usage: status === 'completed' ? usage : null });
+  if (r.json?.stream !== true) return sendJson(res, 200, response('completed', output));
+  const ev = sse(res);
+  let seq = 0;
+  const send = (type: string, data: object) => ev(type, { type, sequence_number: seq++, ...data });
+  send('response.created', { response: response('in_progress', []) });
+  output.forEach((item, i) => {
+    send('response.output_item.added', { output_index: i, item: item.type === 'message' ? { ...item, status: 'in_progress', content: [] } : item });
+    if (item.type === 'message') for (const p of pieces(a.text ?? '')) send('response.output_text.delta', { output_index: i, item_id: item.id, content_index: 0, delta: p });
+    send('response.output_item.done', { output_index: i, item });
+  });
+  send('response.completed', { response: response('completed', output) });
+  res.end();
+}
+
 function defaultAnswer(r: StandInRequest): Answer {
+  if (Array.isArray(r.json?.input)) return { text: `stand-in upstream saw ${r.json.input.length} items` };
   const n = Array.isArray(r.json?.messages) ? r.json.messages.length : 0;
   return { text: `stand-in upstream saw ${n} messages` };
 }
@@ -196,6 +227,7 @@ export async function startUpstreamStandIn(opts: StandInOptions = {}): Promise<U
       if (r.path === '/v1/messages/count_tokens') return sendJson(res, 200, { input_tokens: inputTokens(r.json) });
       if (r.path === '/v1/messages') return answerAnthropic(r, res, up.script?.(r) ?? defaultAnswer(r));
       if (r.path === '/v1/chat/completions') return answerOpenAI(r, res, up.script?.(r) ?? defaultAnswer(r));
+      if (r.path === '/v1/responses') return answerResponses(r, res, up.script?.(r) ?? defaultAnswer(r));
       return sendJson(res, 404, errorBody(anthropic, 404, 'not_found_error', `stand-in has no ${r.method} ${r.path}`));
     });
   });
