@@ -35,7 +35,8 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { compress, headroomCompression, type HeadroomResult } from '../lib';
+import { headroomCompression, type HeadroomResult } from '../lib';
+import { compress } from '../lib/compressor';
 import { sendReady, serveParent, spawnChild, type Child } from './procs';
 import { createUpstream } from './servers';
 

@@ -3,7 +3,7 @@
  * bounded as a whole by `timeoutMs`, aborted when the client goes away, its reply validated with
  * zod. Every failure becomes a typed {@link HeadroomServiceError}; nothing here throws anything else.
  */
-import { Agent, request } from 'undici';
+import type { Agent as UndiciAgent } from 'undici';
 import { z } from 'zod';
 import type { CompressFunction, CompressRequest, CompressResponse } from './contract';
 import { HeadroomServiceError } from './errors';
@@ -77,8 +77,12 @@ function combinedSignal(signal: AbortSignal, timeoutMs: number): { signal: Abort
 
 /** Calls a Headroom service over HTTP. */
 export function createHttpClient(opts: { compressUrl: string; apiKey?: string; connections?: number }): ServiceClient {
+  // Loaded here, not at import: undici takes ~100 ms to load, which users of the in-process
+  // compressor never need to pay (measured in bench/package-cost.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Agent, request } = require('undici') as typeof import('undici');
   // One keep-alive pool per middleware: the compress hop should not pay a TCP handshake per request.
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: opts.connections ?? 64 });
+  const agent: UndiciAgent = new Agent({ keepAliveTimeout: 30_000, connections: opts.connections ?? 64 });
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
 

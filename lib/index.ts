@@ -2,6 +2,10 @@
  * express-headroom: compress LLM tool output through Headroom before your proxy forwards it.
  *
  *   app.use('/v1', headroomCompression(apiBase)); // before http-proxy-middleware
+ *
+ * This is the whole public surface of the main entry (its report: api/express-headroom.api.md). The
+ * embedded compressor is on its own entry, `express-headroom/compressor`, so importing the
+ * middleware loads no compressor and no tokenizer.
  */
 import { createMiddleware, type HeadroomMiddleware } from './middleware';
 import { resolveOptions, type HeadroomOptions } from './options';
@@ -13,35 +17,17 @@ import { resolveOptions, type HeadroomOptions } from './options';
 export function headroomCompression(options?: string | HeadroomOptions): HeadroomMiddleware {
   return createMiddleware(resolveOptions(options));
 }
+export default headroomCompression;
 
 export type { HeadroomMiddleware } from './middleware';
-export type { HeadroomOptions, HeadroomConfig } from './options';
-export { resolveOptions, parseLimit } from './options';
+export type { HeadroomOptions } from './options';
 export type { HeadroomResult, HeadroomStatus } from './result';
-export {
-  HeadroomConfigError,
-  HeadroomRequestError,
-  HeadroomServiceError,
-  providerErrorBody,
-  providerForPath,
-  type RequestErrorCode,
-  type ServiceErrorCode,
-  type Provider,
-} from './errors';
-export { LruMemoStore, RedisMemoStore, memoKey, type MemoStore, type RedisLikeClient } from './memo';
-export { findSlots, estimateTokens, type TextSlot } from './codec';
-export { APPLIED_HEADER, mergeGuardrailNames } from './headers';
-export { BYPASS_HEADER, stripOptInFields, bodyOptsIn } from './decision';
 export type { Logger } from './logger';
+export { HeadroomConfigError, HeadroomRequestError, type RequestErrorCode, type ServiceErrorCode } from './errors';
+export { RedisMemoStore, type MemoStore, type RedisLikeClient } from './memo';
+/** The `/v1/compress` contract, for writing a `compressor` of your own. */
 export type { CompressRequest, CompressResponse, CompressFunction, ContractMessage, CompressConfig } from './contract';
-export {
-  compress,
-  createCompressorServer,
-  CompressorError,
-  validateCompressRequest,
-  checkRetention,
-  type CompressOptions,
-  type CompressorServerOptions,
-  type RetentionReport,
-} from './compressor';
-export default headroomCompression;
+/** For gateways around the middleware: the provider's error shape, the response header, LiteLLM's control fields. */
+export { providerErrorBody, type Provider } from './errors';
+export { APPLIED_HEADER } from './headers';
+export { BYPASS_HEADER, stripOptInFields } from './decision';

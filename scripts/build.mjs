@@ -13,17 +13,24 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
   stdio: 'inherit',
 });
 const require = createRequire(import.meta.url);
-const names = Object.keys(require(join(root, 'dist/cjs/index.js'))).filter((n) => n !== 'default' && n !== '__esModule');
 mkdirSync(join(root, 'dist/esm'), { recursive: true });
-writeFileSync(
-  join(root, 'dist/esm/index.mjs'),
+
+/** A thin ESM entry re-exporting a CommonJS one: one implementation behind both, no dual-package hazard. */
+function esmEntry(name, cjsPath, defaultExport) {
+  const names = Object.keys(require(join(root, 'dist/cjs', cjsPath))).filter((n) => n !== 'default' && n !== '__esModule');
+  const body = `import cjs from '../cjs/${cjsPath}';\nexport const { ${names.join(', ')} } = cjs;\n`;
   // The default export is the middleware factory, as `require('express-headroom').default` is.
-  `import cjs from '../cjs/index.js';\nexport const { ${names.join(', ')} } = cjs;\nexport default cjs.default;\n`,
-);
-// Re-exporting `default` from CommonJS types would give ESM users the module object under node16
-// interop; declaring it as the factory's own type matches what index.mjs exports at run time.
-writeFileSync(
-  join(root, 'dist/esm/index.d.mts'),
-  `export * from '../cjs/index.js';\nimport type * as cjs from '../cjs/index.js';\ndeclare const headroomCompression: typeof cjs.headroomCompression;\nexport default headroomCompression;\n`,
-);
+  writeFileSync(join(root, `dist/esm/${name}.mjs`), defaultExport ? `${body}export default cjs.default;\n` : body);
+  // Re-exporting `default` from CommonJS types would give ESM users the module object under node16
+  // interop; declaring it as the factory's own type matches what the .mjs exports at run time.
+  const types = `export * from '../cjs/${cjsPath}';\n`;
+  writeFileSync(
+    join(root, `dist/esm/${name}.d.mts`),
+    defaultExport
+      ? `${types}import type * as cjs from '../cjs/${cjsPath}';\ndeclare const headroomCompression: typeof cjs.headroomCompression;\nexport default headroomCompression;\n`
+      : types,
+  );
+  return names.length;
+}
+const names = { length: esmEntry('index', 'index.js', true) + esmEntry('compressor', 'compressor/index.js', false) };
 console.log(`built dist/cjs and dist/esm (${names.length} exports)`);

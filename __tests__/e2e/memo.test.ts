@@ -5,8 +5,8 @@
  */
 import Redis from 'ioredis';
 import request from 'supertest';
-import { LruMemoStore, RedisMemoStore } from '../../lib';
-import { TieredMemo } from '../../lib/memo';
+import { RedisMemoStore } from '../../lib';
+import { LruMemoStore, TieredMemo } from '../../lib/memo';
 import { captureLogger, startStack, type Stack } from '../kit/app';
 import { clone } from '../kit/fixtures';
 import { redisBinary, startRedis, type RedisServer } from '../kit/redis';

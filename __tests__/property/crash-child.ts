@@ -22,7 +22,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express5 from 'express';
 import { createProxyMiddleware, fixRequestBody } from 'http-proxy-middleware';
-import { compress, headroomCompression } from '../../lib';
+import { headroomCompression } from '../../lib';
+import { compress } from '../../lib/compressor';
 import { CHAINS, MAJORS, MODES, type Chain, type Mode } from './crash-targets';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof express5;

@@ -1,4 +1,4 @@
-import { findSlots, estimateTokens } from '../../lib';
+import { findSlots, estimateTokens } from '../../lib/codec';
 import { textOfServiceRow } from '../../lib/codec';
 import { isBypassValue, isJsonContentType, stripOptInFields } from '../../lib/decision';
 import { mergeGuardrailNames } from '../../lib/headers';

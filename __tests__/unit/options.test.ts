@@ -1,4 +1,5 @@
-import { HeadroomConfigError, headroomCompression, parseLimit, resolveOptions } from '../../lib';
+import { HeadroomConfigError, headroomCompression } from '../../lib';
+import { parseLimit, resolveOptions } from '../../lib/options';
 
 /** The HeadroomConfigError message `fn` throws; fails the test when it throws nothing or something else. */
 function configErrorOf(fn: () => unknown): string {

@@ -1,8 +1,5 @@
 /**
- * The package's embedded compressor, for `createGateway({ compressor })`.
- *
- * lib/index.ts does not export `compress` yet; once it does, this line becomes
- *   export { compress } from 'express-headroom';
- * and nothing else in the gateway changes.
+ * The package's embedded compressor, for `createGateway({ compressor })`, from its own entry point:
+ * loaded (with its tokenizer) only when the gateway runs without a Headroom service.
  */
-export { compress } from 'express-headroom';
+export { compress } from 'express-headroom/compressor';

@@ -1,7 +1,8 @@
 /**
- * The embedded compressor: a TypeScript implementation of Headroom's `/v1/compress`, usable in
- * process (`compress`) or as a loopback service (`createCompressorServer`, the
- * `express-headroom-compressor` bin).
+ * `express-headroom/compressor`: the embedded compressor, a TypeScript implementation of Headroom's
+ * `/v1/compress`, usable in process (`headroomCompression({ compressor: compress })`) or as a loopback
+ * service (`createCompressorServer`, the `express-headroom-compressor` bin). Its own entry so that
+ * users of a Headroom service never load it or its tokenizer.
  */
 export { compress } from './compress';
 export type { CompressOptions } from './compress';
@@ -10,11 +11,6 @@ export type { CompressorErrorType } from './errors';
 export { validateCompressRequest } from './validate';
 export { createCompressorServer } from './server';
 export type { CompressorServerOptions } from './server';
-export { compressText, clearTransformCache, MIN_TOKENS } from './transform';
-export type { TransformName, TextCompressOutcome, TextTransformResult } from './transform';
-export { detectKind } from './detect';
-export type { ContentKind } from './detect';
-export { tokenCounterFor, estimateClaudeTokens, warmUpTokenizers, clearTokenCountCache } from './tokens';
-export type { TokenCounter } from './tokens';
-export { checkRetention, checkJsonRetention, checkLogRetention, checkListingRetention } from './retention';
+export { warmUpTokenizers } from './tokens';
+export { checkRetention } from './retention';
 export type { RetentionReport, RetentionCheck } from './retention';
