@@ -12,6 +12,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { startUpstream } from '../kit/upstream';
+import { openaiAgent } from '../kit/fixtures';
+import { rawRequest } from '../kit/raw-request';
 
 const run = promisify(execFile);
 const root = join(__dirname, '..', '..');
@@ -34,10 +39,23 @@ beforeAll(async () => {
     await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...express, '@types/node@20'], { cwd: app });
     apps[name] = app;
   };
-  await Promise.all([install('express5', ['express@5', '@types/express@5']), install('express4', ['express@4', '@types/express@4'])]);
+  await Promise.all([
+    install('express5', ['express@5', '@types/express@5', 'http-proxy-middleware@3']),
+    install('express4', ['express@4', '@types/express@4']),
+  ]);
 }, 240_000);
 
 afterAll(() => rmSync(join(apps.express5, '..'), { recursive: true, force: true }));
+
+/** A port free a moment ago (the snippet must listen on a number, as pasted). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 const node = (app: string, args: string[]) => execFileSync(process.execPath, args, { cwd: app, encoding: 'utf8', env: { ...process.env, HEADROOM_API_BASE: '' } }).trim();
 
@@ -140,3 +158,30 @@ test('the public surface matches the committed API report (api/express-headroom.
   const result = execFileSync(process.execPath, [join(root, 'scripts/api-report.mjs'), '--check'], { cwd: root, encoding: 'utf8' });
   expect(result.trim()).toBe('API report matches.');
 });
+
+test("the README's quick start runs as pasted and compresses", async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const snippet = /```js\n([\s\S]*?)```/.exec(readme)![1];
+  const upstream = await startUpstream();
+  // The one substitution: the provider's URL becomes a loopback stand-in (this machine has no internet),
+  // and the port a free one.
+  expect(snippet).toContain("'https://api.anthropic.com/v1'");
+  expect(snippet).toContain('app.listen(4000');
+  const port = await freePort();
+  writeFileSync(join(apps.express5, 'gateway.mjs'), snippet.replace("'https://api.anthropic.com/v1'", `'${upstream.url}/v1'`).replace('app.listen(4000', `app.listen(${port}`));
+  const child = spawn(process.execPath, ['gateway.mjs'], { cwd: apps.express5, stdio: 'ignore' });
+  try {
+    const body = Buffer.from(JSON.stringify(openaiAgent().body));
+    let res;
+    for (let i = 0; i < 100 && !res; i++) {
+      res = await rawRequest(`http://127.0.0.1:${port}`, { path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body }).catch(() => undefined);
+      if (!res) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(res!.status).toBe(200);
+    expect(res!.headers['x-litellm-applied-guardrails']).toBe('headroom-compression');
+    expect(upstream.requests[0].raw.length).toBeLessThan(body.length);
+  } finally {
+    child.kill();
+    await upstream.close();
+  }
+}, 60_000);
