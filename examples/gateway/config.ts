@@ -2,7 +2,7 @@
  * Environment → {@link GatewayConfig}. Kept apart from server.ts so it can be tested without
  * starting anything. Every variable, with its default, is listed in the README's Gateway section.
  */
-import type { GatewayConfig, GatewayHeadroomOptions } from './app';
+import type { GatewayConfig, GatewayHeadroomOptions } from './types';
 
 export interface ServerSettings {
   config: Omit<GatewayConfig, 'compressor'>;

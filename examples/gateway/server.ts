@@ -1,6 +1,6 @@
 /**
  * `npm run gateway`: reads the environment (see config.ts and the README's Gateway section),
- * builds the gateway and listens. Everything else lives in app.ts.
+ * builds the gateway (app.ts) and listens. Nothing else here; the README's "Layout" says which file owns what.
  */
 import type { Logger } from 'express-headroom';
 import { createGateway } from './app';

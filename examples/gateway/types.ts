@@ -1,0 +1,53 @@
+/**
+ * What `createGateway` takes and gives back. Apart from app.ts so config.ts (environment → config)
+ * and the other modules can name them without importing the composition; app.ts re-exports them.
+ */
+import type Database from 'better-sqlite3';
+import type express from 'express';
+import type { CompressFunction, HeadroomMiddleware, HeadroomOptions, Logger } from 'express-headroom';
+import type { KeyStore } from './keys';
+import type { GatewayMetrics } from './metrics';
+import type { SpendLog } from './spend';
+
+/** Headroom options the gateway passes through (the rest it sets itself). */
+export type GatewayHeadroomOptions = Omit<HeadroomOptions, 'apiBase' | 'apiKey' | 'compressor' | 'defaultOn' | 'enabledFor' | 'logger'>;
+
+export interface GatewayConfig {
+  /** Guards /key/* and /spend/logs (`Authorization: Bearer <masterKey>`); also accepted as an unrestricted key on /v1, as in LiteLLM. */
+  masterKey: string;
+  /** SQLite file for keys and spend logs; `':memory:'` for a throwaway one. */
+  databasePath: string;
+  /** Default `https://api.anthropic.com`. */
+  anthropicUpstream?: string;
+  /** Default `https://api.openai.com`. */
+  openaiUpstream?: string;
+  /** Sent upstream as `x-api-key`. Unset: forwarded with no provider credentials. */
+  anthropicApiKey?: string;
+  /** Sent upstream as `Authorization: Bearer …`. Unset: forwarded with no provider credentials. */
+  openaiApiKey?: string;
+  /** A Headroom service. Unset: `compressor` compresses in-process. */
+  headroomApiBase?: string;
+  headroomApiKey?: string;
+  /** The in-process compressor (the package's `compress`), used when `headroomApiBase` is unset. */
+  compressor?: CompressFunction;
+  /** Compress every eligible request without opt-in (HEADROOM_DEFAULT_ON). Default false. */
+  defaultOn?: boolean;
+  /** More middleware options (minTokens, unreachableFallback, timeoutMs, …). */
+  headroom?: GatewayHeadroomOptions;
+  /** Largest request body accepted. Default `'64mb'` (Claude Code sessions pass express.json's 100 KB default within a few turns). */
+  bodyLimit?: string;
+  /** pino-compatible. Default: warnings and errors to the console. */
+  logger?: Logger;
+}
+
+export interface Gateway {
+  app: express.Express;
+  db: Database.Database;
+  keys: KeyStore;
+  spend: SpendLog;
+  metrics: GatewayMetrics;
+  headroom: HeadroomMiddleware;
+  /** Where compression happens: in-process or at `headroomApiBase`. */
+  compression: 'embedded' | 'service';
+  close(): Promise<void>;
+}
