@@ -43,3 +43,27 @@ export interface HeadroomResult {
   breaker: 'closed' | 'open' | 'half_open' | 'off';
   error?: { code: ServiceErrorCode; message: string };
 }
+
+/**
+ * The one place a record is made: every request the middleware decides on gets exactly one, built
+ * here and finished by the step that decided (the compress step fills its counts and timing).
+ */
+export function newResult(status: HeadroomStatus, guardrail: string, breaker: HeadroomResult['breaker'], reason?: string): HeadroomResult {
+  const result: HeadroomResult = {
+    status,
+    guardrail,
+    transformsApplied: [],
+    ccrHashes: [],
+    estimatedTokens: 0,
+    partsSent: 0,
+    partsCompressed: 0,
+    partsRejected: 0,
+    memoHits: 0,
+    charsBefore: 0,
+    charsAfter: 0,
+    durationMs: 0,
+    breaker,
+  };
+  if (reason !== undefined) result.reason = reason;
+  return result;
+}
