@@ -4,25 +4,11 @@
  * zod. Every failure becomes a typed {@link HeadroomServiceError}; nothing here throws anything else.
  */
 import type { Agent as UndiciAgent } from 'undici';
-import { z } from 'zod';
-import type { CompressFunction, CompressRequest, CompressResponse } from './contract';
+import { serviceReplySchema, type CompressFunction, type CompressRequest, type CompressResponse, type ServiceReply } from './contract';
 import { HeadroomServiceError } from './errors';
 
-const count = z.number().finite().nonnegative();
-
-/** What a 200 must look like. Numbers where the contract has numbers; `messages` checked row by row by the codec. */
-export const compressReplySchema = z.object({
-  messages: z.array(z.unknown()),
-  tokens_before: count.optional(),
-  tokens_after: count.optional(),
-  tokens_saved: z.number().finite().optional(),
-  compression_ratio: count.optional(),
-  transforms_applied: z.array(z.string()).optional(),
-  transforms_summary: z.record(z.string(), z.number()).optional(),
-  ccr_hashes: z.array(z.string()).optional(),
-});
-
-export type CompressReply = z.infer<typeof compressReplySchema>;
+/** What a 200 must look like: the contract's response, with the tolerances in `serviceReplySchema`. */
+export type CompressReply = ServiceReply;
 
 const RETRIEVAL_HASH = /^[0-9a-f]{12,24}$/;
 
@@ -44,7 +30,7 @@ export interface ServiceClient {
 }
 
 function validate(json: unknown, sentRows: number): CompressReply {
-  const parsed = compressReplySchema.safeParse(json);
+  const parsed = serviceReplySchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new HeadroomServiceError('HEADROOM_INVALID_SHAPE', `Headroom reply does not match the /v1/compress contract: ${first.path.join('.') || 'body'} ${first.message}`);
