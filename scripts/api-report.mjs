@@ -46,7 +46,14 @@ for (const [entry, file] of ENTRIES) {
       if (seen.has(key)) continue;
       seen.add(key);
       lines.push(`// ${exp.name}${exp.name !== target.name ? ` (= ${target.name})` : ''}, from ${from}${own(decl.getSourceFile().fileName) ? '' : ' (not ours)'}`);
-      lines.push(text, '');
+      lines.push(text);
+      // A type built by inference (z.infer<…>) says nothing in its declaration: print what it resolves to.
+      if (ts.isTypeAliasDeclaration(decl) && /infer</.test(text)) {
+        const type = checker.getTypeAtLocation(decl.name);
+        const flags = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias | ts.TypeFormatFlags.MultilineObjectLiterals;
+        lines.push(`// resolves to: ${checker.typeToString(type, decl, flags)}`);
+      }
+      lines.push('');
     }
   }
   lines.push('```', '');
