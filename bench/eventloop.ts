@@ -191,7 +191,7 @@ function tsFilesUnder(dir: string, depth = 0): string[] {
 
 function build(): string {
   // Loaded here only: the children must not carry the compiler.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const ts = require('typescript') as typeof import('typescript');
   fs.rmSync(BUILD_DIR, { recursive: true, force: true });
   const files = [...tsFilesUnder(path.join(ROOT, 'lib')), ...['eventloop', 'procs', 'servers'].map((m) => path.join(ROOT, 'bench', `${m}.ts`))];
@@ -632,6 +632,7 @@ async function main(): Promise<void> {
 
   console.log('building lib/ and the bench children…');
   const script = build();
+  // eslint-disable-next-line prefer-const -- declared earlier: the deadline handler above reads it (undefined until now)
   upstream = await spawnChild('upstream', script, ['upstream'], [], ROOT);
   for (const chain of o.chains) {
     if (Date.now() > deadline.at - 15_000) {

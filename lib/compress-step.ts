@@ -158,7 +158,7 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
       result.memoHits = plan.memoHits;
       result.estimatedTokens = plan.estimatedTokens;
       for (const [slot, value] of plan.fromMemo) write(slot, value, journal);
-      let changed = plan.fromMemo.length > 0;
+      const changed = plan.fromMemo.length > 0;
       const gated = gate(plan, result);
       if (gated === 'skip') return settle(result, slots, changed);
       if (gated) return settle(result, slots, changed, gated);

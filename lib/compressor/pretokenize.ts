@@ -206,4 +206,5 @@ export function forEachSpan(
   if (asciiStart < n) onSpan(asciiStart, n, true);
 }
 
+// eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, is what this matches
 const NON_ASCII = /[^\x00-\x7f]/g;

@@ -8,6 +8,7 @@
  * CSI sequences (colours, cursor moves), OSC sequences (titles, hyperlinks, ended by BEL or ST) and
  * the two-character escapes. Tools run with a TTY (test runners, package managers) emit these.
  */
+// eslint-disable-next-line no-control-regex -- ESC and BEL are the escapes this removes
 const ANSI_ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 
 
