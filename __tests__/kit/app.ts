@@ -10,7 +10,7 @@ import { createProxyMiddleware, fixRequestBody } from 'http-proxy-middleware';
 import { headroomCompression, type HeadroomMiddleware, type HeadroomOptions, type HeadroomResult } from '../../lib';
 import { startStandIn, type StandIn, type StandInMode } from './standin';
 import { startUpstream, type Upstream } from './upstream';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const express4 = require('express4') as typeof express5;
 
 export type ExpressMajor = 5 | 4;

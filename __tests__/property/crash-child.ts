@@ -25,7 +25,7 @@ import { createProxyMiddleware, fixRequestBody } from 'http-proxy-middleware';
 import { headroomCompression } from '../../lib';
 import { compress } from '../../lib/compressor';
 import { CHAINS, MAJORS, MODES, type Chain, type Mode } from './crash-targets';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const express4 = require('express4') as typeof express5;
 
 function explain(err: unknown): string {
