@@ -62,13 +62,19 @@ function combinedSignal(signal: AbortSignal, timeoutMs: number): { signal: Abort
 }
 
 /** Calls a Headroom service over HTTP. */
-export function createHttpClient(opts: { compressUrl: string; apiKey?: string; connections?: number }): ServiceClient {
+export function createHttpClient(opts: {
+  compressUrl: string;
+  apiKey?: string;
+  connections?: number;
+  /** Replaces the keep-alive pool (unit tests pass undici's MockAgent). Not an option of the middleware. */
+  dispatcher?: import('undici').Dispatcher;
+}): ServiceClient {
   // Loaded here, not at import: undici takes ~100 ms to load, which users of the in-process
   // compressor never need to pay (measured in bench/package-cost.ts).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Agent, request } = require('undici') as typeof import('undici');
   // One keep-alive pool per middleware: the compress hop should not pay a TCP handshake per request.
-  const agent: UndiciAgent = new Agent({ keepAliveTimeout: 30_000, connections: opts.connections ?? 64 });
+  const agent: Pick<UndiciAgent, 'close'> & import('undici').Dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: opts.connections ?? 64 });
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
 
