@@ -4,7 +4,8 @@
  * zod. Every failure becomes a typed {@link HeadroomServiceError}; nothing here throws anything else.
  */
 import type { Agent as UndiciAgent } from 'undici';
-import { serviceReplySchema, type CompressFunction, type CompressRequest, type CompressResponse, type ServiceReply } from './contract';
+import type { CompressFunction, CompressRequest, CompressResponse, ServiceReply } from './contract';
+import { serviceReplySchema } from './contract-schema';
 import { HeadroomServiceError } from './errors';
 
 /** What a 200 must look like: the contract's response, with the tolerances in `serviceReplySchema`. */
