@@ -41,4 +41,8 @@ for (let i = 0; i < runs; i++) {
 }
 console.log(`body: turn-3 of __tests__/fixtures/claude-code-session, ${(body.length / 1024).toFixed(1)} KB, all ASCII: ${ascii}`);
 console.log(`median of ${runs}: toString('utf8') ${median(utf8).toFixed(0)} µs; isAscii + toString('latin1') ${median(latin1).toFixed(0)} µs`);
-console.log(`Node ${process.version}, load average ${loadavg().map((v) => v.toFixed(2)).join(' / ')}`);
+console.log(
+  `Node ${process.version}, load average ${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' / ')}`,
+);
