@@ -39,9 +39,9 @@ export interface HeadroomOptions {
   limit?: number | string;
   /** Deepest nesting of arrays and objects the middleware parses. A deeper body is forwarded as sent (400 if it asks for compression itself, or if an earlier body parser left it too deep to serialise). Real requests nest about 10 deep. Default: `64`. */
   maxDepth?: number;
-  /** Most rows of `messages` the middleware parses and compresses. A longer request is forwarded as sent (413 if it asks for compression in its body). Default: `10000` (a long Claude Code session holds a few hundred). */
+  /** Most rows of `messages` the middleware parses and compresses. A longer request is forwarded as sent (413 if it asks for compression in its body). Default: `10000` (`input` items of a Responses request count as rows). */
   maxMessages?: number;
-  /** Most JSON values (arrays, objects and the items in them) the middleware parses; bounds the time of one `JSON.parse`. Past it: as `maxMessages`. Default: `500000` (a 60 MB Claude Code-shaped body holds about 77,000). */
+  /** Most JSON values (arrays, objects and the items in them) the middleware parses; bounds the time of one `JSON.parse`. Past it: as `maxMessages`. Default: `500000` (at the recorded fixtures' densities a 60 MB body holds 77,000 to 610,000; `bench/fixture-stats.ts`). */
   maxJsonValues?: number;
   /** Also compress human text (never the live, last user turn). Default: `false`. */
   compressUserMessages?: boolean;

@@ -10,8 +10,8 @@
  *   only an approximation for Claude 3 and later) on 14 texts of about 30 KB: this project's fixtures
  *   (a JSON array, a log, a grep listing, tool schemas, prose) plus TypeScript, JavaScript, Markdown and
  *   Chinese/Japanese/German text. Worst error on those texts: 15%; worst when each text is left out of
- *   the fit and predicted: 33%; error on their total: -2%. A flat chars/3.2 misses by up to 40%, and the
- *   o200k count times any single factor by up to 45% (o200k merges English far better than Claude's
+ *   the fit and predicted: 30.6% (bench/claude-estimate.ts); error on their total: -2%. A flat chars/3.2 misses by up to 40%, and the
+ *   o200k count times any single factor by up to 34.8% (o200k merges English far better than Claude's
  *   vocabulary). bench/COMPRESSOR.md has the table.
  *
  * Counting is the expensive part of a compress call: gpt-tokenizer's own `countTokens` takes about
