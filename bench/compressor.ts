@@ -128,19 +128,17 @@ function main(): void {
   const timePrint = (line = '') => timeLines.push(line);
   timePrint(`### Time per 100 KB (median of ${runs} calls, in interleaved rounds)`);
   timePrint();
-  timePrint(
-    'Each cell is wall-clock ms / CPU ms of the process per 100 KB of input; CPU time is what a call costs when other processes compete for the cores. Columns:',
-  );
+  timePrint('Each cell is wall-clock ms / CPU ms of the process per 100 KB of input; CPU time is what a call costs when other processes compete for the cores. Columns:');
   timePrint();
   timePrint(
     '- **gpt-4o, new output**: a tool output this process has never seen, in a process that has counted others: the content caches (counts, compressed forms) emptied before every call, ' +
-      'the pre-token memo holding the pieces of the other seven samples only (it holds pieces, not texts: in a running service it is as warm as the tokenizer library\'s own merge cache). The goal is judged on this column.',
+      "the pre-token memo holding the pieces of the other seven samples only (it holds pieces, not texts: in a running service it is as warm as the tokenizer library's own merge cache). The goal is judged on this column.",
   );
-  timePrint('- **gpt-4o, first call**: the first call of a process: every cache emptied, the pre-token memo and the library\'s merge cache too.');
+  timePrint("- **gpt-4o, first call**: the first call of a process: every cache emptied, the pre-token memo and the library's merge cache too.");
   timePrint('- **claude**: the new-output call for a Claude model (estimated counts, no BPE).');
   timePrint('- **gpt-4o warm**: the same history sent again (every later turn of a session): cached.');
   timePrint(
-    '- **o200k count**: one exact count of the input alone, which every gpt-4o call makes: with this compressor\'s counter (pre-token memo as in the first column), and with gpt-tokenizer\'s own `countTokens` (its merge cache warm).',
+    "- **o200k count**: one exact count of the input alone, which every gpt-4o call makes: with this compressor's counter (pre-token memo as in the first column), and with gpt-tokenizer's own `countTokens` (its merge cache warm).",
   );
   timePrint();
   timePrint('| sample | KB | gpt-4o, new output | gpt-4o, first call | claude | gpt-4o warm | o200k count: this counter | o200k count: gpt-tokenizer `countTokens` |');
@@ -182,7 +180,10 @@ function main(): void {
       c.library.time(() => o200kLibrary.countTokens(sample.text, noSpecialTokens));
       c.openai.time(() => compress(openai), seenOthers);
       c.claude.time(() => compress(claude), clearCaches);
-      c.warm.time(() => compress(openai), () => compress(openai)); // the same history again: cached
+      c.warm.time(
+        () => compress(openai),
+        () => compress(openai),
+      ); // the same history again: cached
       c.bpe.time(() => o200k.count(sample.text), seenOthers);
       // The first call of a process: every cache empty, the library's merge cache too.
       c.first.time(() => compress(openai), emptyEverything);
@@ -206,7 +207,7 @@ function main(): void {
 
   // Whole requests as the middleware sends them: every row counted, the tool rows compressed. Timed
   // as first calls (every cache empty, the library's merge cache too), the least favourable case.
-  timePrint('Whole requests (every row counted, tool rows compressed), per 100 KB of the messages\' JSON, every cache emptied before each call:');
+  timePrint("Whole requests (every row counted, tool rows compressed), per 100 KB of the messages' JSON, every cache emptied before each call:");
   timePrint();
   timePrint('| request | KB | as gpt-4o | as claude | gpt-4o warm |');
   timePrint('|---|---:|---:|---:|---:|');
@@ -221,7 +222,10 @@ function main(): void {
     for (let round = 0; round < runs; round++) {
       openai.time(() => compress(asModel('gpt-4o')), emptyEverything);
       claude.time(() => compress(asModel('claude-opus-4-8')), emptyEverything);
-      warm.time(() => compress(asModel('gpt-4o')), () => compress(asModel('gpt-4o')));
+      warm.time(
+        () => compress(asModel('gpt-4o')),
+        () => compress(asModel('gpt-4o')),
+      );
     }
     timePrint(`| ${r.name} | ${kb.toFixed(1)} | ${cell(openai.median(), kb)} | ${cell(claude.median(), kb)} | ${cell(warm.median(), kb)} |`);
   }

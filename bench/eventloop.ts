@@ -191,7 +191,7 @@ function tsFilesUnder(dir: string, depth = 0): string[] {
 
 function build(): string {
   // Loaded here only: the children must not carry the compiler.
-   
+
   const ts = require('typescript') as typeof import('typescript');
   fs.rmSync(BUILD_DIR, { recursive: true, force: true });
   const files = [...tsFilesUnder(path.join(ROOT, 'lib')), ...['eventloop', 'procs', 'servers'].map((m) => path.join(ROOT, 'bench', `${m}.ts`))];
@@ -250,18 +250,20 @@ function worstBodies(): Body[] {
 
   // A gzip bomb within the limit: valid JSON whose whitespace inflates to 48 MB.
   const bombInflated = 48 * MB;
-  const bombJson = Buffer.concat([
-    Buffer.from('{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}'),
-    Buffer.alloc(bombInflated, 0x20),
-    Buffer.from(']}'),
-  ]);
+  const bombJson = Buffer.concat([Buffer.from('{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}'), Buffer.alloc(bombInflated, 0x20), Buffer.from(']}')]);
   const bomb = zlib.gzipSync(bombJson, { level: 9 });
 
   return [
     { name: `${depth.toLocaleString('en')}-level nesting`, path: '/v1/messages', headers: JSON_HEADERS, bytes: Buffer.from(deep) },
     { name: `${rows.toLocaleString('en')} tiny tool messages`, path: '/v1/chat/completions', headers: JSON_HEADERS, bytes: Buffer.from(wide) },
     { name: '32 MB of small values', path: '/v1/chat/completions', headers: JSON_HEADERS, bytes: Buffer.from(big) },
-    { name: `gzip bomb (${(bomb.length / 1024).toFixed(0)} KB → ${bombInflated / MB} MB)`, path: '/v1/chat/completions', headers: { ...JSON_HEADERS, 'content-encoding': 'gzip' }, bytes: bomb, inflated: bombJson.length },
+    {
+      name: `gzip bomb (${(bomb.length / 1024).toFixed(0)} KB → ${bombInflated / MB} MB)`,
+      path: '/v1/chat/completions',
+      headers: { ...JSON_HEADERS, 'content-encoding': 'gzip' },
+      bytes: bomb,
+      inflated: bombJson.length,
+    },
   ];
 }
 
@@ -286,14 +288,11 @@ function send(agent: http.Agent, base: string, body: Body, timeoutMs: number): P
     };
     const method = body.method ?? 'POST';
     const headers = method === 'GET' ? body.headers : { ...body.headers, 'content-length': String(body.bytes.length) };
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: body.path, method, agent, headers },
-      (res) => {
-        res.resume();
-        res.on('end', () => finish(res.statusCode ?? 0));
-        res.on('error', (e: NodeJS.ErrnoException) => finish(e.code ?? 'error'));
-      },
-    );
+    const req = http.request({ host: u.hostname, port: u.port, path: body.path, method, agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => finish(res.statusCode ?? 0));
+      res.on('error', (e: NodeJS.ErrnoException) => finish(e.code ?? 'error'));
+    });
     const timer = setTimeout(() => {
       finish('timeout');
       req.destroy();
@@ -418,18 +417,33 @@ function parseArgs(argv: string[]): Options {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--phase': o.phaseS = num(value(), flag, 1); break;
-      case '--warmup': o.warmupS = num(value(), flag, 0); break;
-      case '--clients': o.clients = Math.floor(num(value(), flag, 1)); break;
-      case '--deadline': o.deadlineS = num(value(), flag, 10); break;
-      case '--chains':
-        o.chains = value().split(',').map((c) => {
-          if (!(CHAINS as string[]).includes(c.trim())) throw new Error(`unknown chain "${c}"; use ${CHAINS.join(', ')}`);
-          return c.trim() as ChainId;
-        });
+      case '--phase':
+        o.phaseS = num(value(), flag, 1);
         break;
-      case '--help': case '-h': console.log(USAGE); process.exit(0); break;
-      default: throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
+      case '--warmup':
+        o.warmupS = num(value(), flag, 0);
+        break;
+      case '--clients':
+        o.clients = Math.floor(num(value(), flag, 1));
+        break;
+      case '--deadline':
+        o.deadlineS = num(value(), flag, 10);
+        break;
+      case '--chains':
+        o.chains = value()
+          .split(',')
+          .map((c) => {
+            if (!(CHAINS as string[]).includes(c.trim())) throw new Error(`unknown chain "${c}"; use ${CHAINS.join(', ')}`);
+            return c.trim() as ChainId;
+          });
+        break;
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
     }
   }
   return o;
@@ -463,7 +477,8 @@ async function startGateway(chain: ChainId, script: string, upstreamUrl: string)
     child.proc.once('exit', (code, signal) => {
       // A clean stop (code 0 after `stop`) is not a crash.
       const serving = g.current ?? (g.last && typeof g.last.status !== 'number' ? g.last.name : undefined);
-      if (code !== 0 || signal) g.crashed = `exited (code ${code}, signal ${signal})${serving ? ` while serving "${serving}"` : ''}${crashError ? `: ${crashError.split('\n')[0]}` : ''}`;
+      if (code !== 0 || signal)
+        g.crashed = `exited (code ${code}, signal ${signal})${serving ? ` while serving "${serving}"` : ''}${crashError ? `: ${crashError.split('\n')[0]}` : ''}`;
       resolve();
     }),
   );
@@ -524,8 +539,14 @@ async function runPhase(g: Gateway, chain: ChainId, phase: PhaseRow['phase'], o:
   const ok = normals.samples.filter((s) => typeof s.status === 'number');
   row.normal = {
     rps: (normals.samples.filter((s) => s.status === 200).length / elapsed) * 1000,
-    p50: pct(ok.map((s) => s.ms), 0.5),
-    p99: pct(ok.map((s) => s.ms), 0.99),
+    p50: pct(
+      ok.map((s) => s.ms),
+      0.5,
+    ),
+    p99: pct(
+      ok.map((s) => s.ms),
+      0.99,
+    ),
     statuses: tallyStatuses(normals.samples),
   };
   for (const b of worst) {
@@ -547,10 +568,12 @@ function fmt(n: number, digits = 1): string {
 }
 
 function statusText(t: Record<string, number>): string {
-  return Object.entries(t)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}×${v}`)
-    .join(' ') || '–';
+  return (
+    Object.entries(t)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}×${v}`)
+      .join(' ') || '–'
+  );
 }
 
 function gitRevision(): string {
@@ -575,14 +598,18 @@ function render(rows: PhaseRow[], o: Options, argv: string[], started: Date, wor
   );
   if (aborted) out.push('', `**Run cut short: ${aborted}**`);
   out.push('');
-  out.push('| chain | phase | loop delay p50 / p99 / max (ms) | /health p50 / p99 / max (ms) | normal req/s | normal p50 / p99 (ms) | worst-case bodies: answers, mean / max ms | gateway CPU, peak RSS |');
+  out.push(
+    '| chain | phase | loop delay p50 / p99 / max (ms) | /health p50 / p99 / max (ms) | normal req/s | normal p50 / p99 (ms) | worst-case bodies: answers, mean / max ms | gateway CPU, peak RSS |',
+  );
   out.push('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const loop = r.loop ? `${fmt(r.loop.p50)} / ${fmt(r.loop.p99)} / ${fmt(r.loop.max)}` : '–';
     const health = `${fmt(r.health.p50)} / ${fmt(r.health.p99)} / ${fmt(r.health.max)}`;
     const normalNon200 = Object.entries(r.normal.statuses).filter(([k]) => k !== '200');
     const normalCell = `${fmt(r.normal.rps, 0)}${normalNon200.length ? ` (non-200: ${normalNon200.map(([k, v]) => `${k}×${v}`).join(' ')})` : ''}`;
-    const worstCell = r.worst.length ? r.worst.map((w) => `${w.name}: ${w.sent ? `${statusText(w.statuses)}, ${fmt(w.meanMs, 0)} / ${fmt(w.maxMs, 0)}` : 'not sent'}`).join('<br>') : '–';
+    const worstCell = r.worst.length
+      ? r.worst.map((w) => `${w.name}: ${w.sent ? `${statusText(w.statuses)}, ${fmt(w.meanMs, 0)} / ${fmt(w.maxMs, 0)}` : 'not sent'}`).join('<br>')
+      : '–';
     const gw = r.loop ? `${r.loop.cpuPct}%, ${r.loop.peakRssMb} MB` : '–';
     const phase = `${r.phase}${r.crash ? ` **CRASHED: ${r.crash.replace(/\|/g, '\\|')}**` : ''}${r.note ? ` (${r.note})` : ''}`;
     out.push(`| ${r.chain}: ${CHAIN_LABEL[r.chain]} | ${phase} | ${loop} | ${health} | ${normalCell} | ${fmt(r.normal.p50)} / ${fmt(r.normal.p99)} | ${worstCell} | ${gw} |`);
@@ -621,14 +648,17 @@ async function main(): Promise<void> {
     console.log(`\n${md}\nwritten to ${path.relative(process.cwd(), file)}`);
   };
   // The hard stop: whatever hangs, the run ends, and says so. procs.ts kills the children on exit.
-  const hard = setTimeout(() => {
-    console.error(`\ndeadline of ${o.deadlineS} s reached: stopping`);
-    try {
-      finish(`deadline of ${o.deadlineS} s reached`);
-    } finally {
-      process.exit(2);
-    }
-  }, (o.deadlineS + 5) * 1000);
+  const hard = setTimeout(
+    () => {
+      console.error(`\ndeadline of ${o.deadlineS} s reached: stopping`);
+      try {
+        finish(`deadline of ${o.deadlineS} s reached`);
+      } finally {
+        process.exit(2);
+      }
+    },
+    (o.deadlineS + 5) * 1000,
+  );
 
   console.log('building lib/ and the bench children…');
   const script = build();
@@ -636,7 +666,14 @@ async function main(): Promise<void> {
   upstream = await spawnChild('upstream', script, ['upstream'], [], ROOT);
   for (const chain of o.chains) {
     if (Date.now() > deadline.at - 15_000) {
-      rows.push({ chain, phase: 'normal', health: { p50: NaN, p99: NaN, max: NaN, n: 0 }, normal: { rps: 0, p50: NaN, p99: NaN, statuses: {} }, worst: [], note: 'not run: deadline' });
+      rows.push({
+        chain,
+        phase: 'normal',
+        health: { p50: NaN, p99: NaN, max: NaN, n: 0 },
+        normal: { rps: 0, p50: NaN, p99: NaN, statuses: {} },
+        worst: [],
+        note: 'not run: deadline',
+      });
       continue;
     }
     console.log(`\n[${chain}] ${CHAIN_LABEL[chain]}: starting gateway`);

@@ -60,10 +60,7 @@ export async function runLoad(spec: RunSpec): Promise<LoadResult> {
   let ok = 0;
   let errors = 0;
   let firstError: string | undefined;
-  const clients = Array.from(
-    { length: spec.connections },
-    () => new Client(spec.url, { pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 }),
-  );
+  const clients = Array.from({ length: spec.connections }, () => new Client(spec.url, { pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 }));
 
   const cpu0 = process.cpuUsage();
   const start = performance.now();

@@ -61,7 +61,10 @@ try {
   const tokenizer = existsSync(join(app, 'node_modules', 'gpt-tokenizer')) ? du(join(app, 'node_modules', 'gpt-tokenizer')) : 0;
   const base = timeNode(app, '');
   const main = timeNode(app, "require('express-headroom')") - base;
-  const loadsTokenizer = spawnSync(process.execPath, ['-e', "require('express-headroom'); console.log(Object.keys(require.cache).some((k) => k.includes('gpt-tokenizer')))"], { cwd: app, encoding: 'utf8' }).stdout.trim();
+  const loadsTokenizer = spawnSync(process.execPath, ['-e', "require('express-headroom'); console.log(Object.keys(require.cache).some((k) => k.includes('gpt-tokenizer')))"], {
+    cwd: app,
+    encoding: 'utf8',
+  }).stdout.trim();
   const hasSubpath = spawnSync(process.execPath, ['-e', "require('express-headroom/compressor')"], { cwd: app }).status === 0;
   const compressor = hasSubpath ? timeNode(app, "require('express-headroom/compressor')") - base : NaN;
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();

@@ -50,7 +50,9 @@ export interface ProfileSummary {
 
 // Express 5's own dependency tree: what a user gets from `express` and `express.json()`.
 const EXPRESS = new Set(
-  'express router body-parser raw-body finalhandler on-finished type-is mime-types mime-db content-type qs path-to-regexp parseurl encodeurl escape-html depd debug ms iconv-lite safer-buffer bytes http-errors statuses media-typer send serve-static vary merge-descriptors setprototypeof accepts negotiator fresh etag proxy-addr forwarded ipaddr.js range-parser content-disposition cookie cookie-signature unpipe ee-first toidentifier inherits once wrappy is-promise side-channel call-bound'.split(' '),
+  'express router body-parser raw-body finalhandler on-finished type-is mime-types mime-db content-type qs path-to-regexp parseurl encodeurl escape-html depd debug ms iconv-lite safer-buffer bytes http-errors statuses media-typer send serve-static vary merge-descriptors setprototypeof accepts negotiator fresh etag proxy-addr forwarded ipaddr.js range-parser content-disposition cookie cookie-signature unpipe ee-first toidentifier inherits once wrappy is-promise side-channel call-bound'.split(
+    ' ',
+  ),
 );
 const PROXY = new Set('http-proxy http-proxy-middleware follow-redirects eventemitter3 requires-port micromatch braces picomatch is-glob is-plain-object'.split(' '));
 
@@ -158,7 +160,12 @@ export function renderProfile(s: ProfileSummary, label: string, requests?: numbe
   const rule = requests ? '|--:|--:|--:|---|---|---|' : '|--:|--:|---|---|---|';
   const row = (f: FunctionTime) => `| ${(f.share * 100).toFixed(1)} | ${f.selfMs.toFixed(0)}${perReq(f.selfMs)} | ${f.owner} | ${f.name} | ${f.where} |`;
   const lines = [`### ${label}: ${s.sampledMs.toFixed(0)} ms sampled${requests ? `, ${requests} requests` : ''} (${path.basename(s.file)})`, ''];
-  lines.push('Self time by owner: ' + Object.entries(s.byOwner).map(([k, v]) => `${k} ${pct(v)}${requests ? ` (${((v * 1000) / requests).toFixed(0)} µs/req)` : ''}`).join(', '));
+  lines.push(
+    'Self time by owner: ' +
+      Object.entries(s.byOwner)
+        .map(([k, v]) => `${k} ${pct(v)}${requests ? ` (${((v * 1000) / requests).toFixed(0)} µs/req)` : ''}`)
+        .join(', '),
+  );
   lines.push('');
   lines.push(head, rule);
   for (const f of s.top) lines.push(row(f));

@@ -191,7 +191,10 @@ export function summarise(cells: RoundCell[], connections: number, maxForeign: n
   const out: CellSummary[] = [];
   for (const g of groups.values()) {
     const { body, config } = g[0];
-    const { used, noisy } = pick(g, g.filter((c) => isQuiet(c, maxForeign)));
+    const { used, noisy } = pick(
+      g,
+      g.filter((c) => isQuiet(c, maxForeign)),
+    );
     let completed = 0;
     let elapsed = 0;
     let sum = 0;
@@ -362,7 +365,9 @@ export function renderMarkdown(report: Report): string {
       `a cell is quiet when other processes used ≤ ${o.maxForeign} cores during it.`,
   );
   lines.push('');
-  lines.push('| body | config | quiet rounds | req/s | ×(a) | p50 ms | ×(a) | p99 ms | ×(a) | mean ms / conn÷req/s | peak RSS MB | ×(a) | gw CPU µs/req | ×(a) | gw CPU | calls/req | fwd KB/req | non-200/err |');
+  lines.push(
+    '| body | config | quiet rounds | req/s | ×(a) | p50 ms | ×(a) | p99 ms | ×(a) | mean ms / conn÷req/s | peak RSS MB | ×(a) | gw CPU µs/req | ×(a) | gw CPU | calls/req | fwd KB/req | non-200/err |',
+  );
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const c of report.cells) {
     const little = c.littleOk ? 'ok' : `**off ${Math.round(c.littleDelta * 100)}%**`;
@@ -409,7 +414,12 @@ export function renderMarkdown(report: Report): string {
   }
   const decisions = report.cells
     .filter((c) => Object.keys(c.decisions).length)
-    .map((c) => `(${c.config}) ${c.body}: ${Object.entries(c.decisions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    .map(
+      (c) =>
+        `(${c.config}) ${c.body}: ${Object.entries(c.decisions)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+    );
   if (decisions.length) {
     lines.push('What the middleware decided (onResult status:reason, all measured rounds):');
     for (const d of decisions) lines.push(`- ${d}`);

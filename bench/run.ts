@@ -56,7 +56,19 @@ function parseArgs(argv: string[]): Options {
   // Many short rounds rather than few long ones: on a shared 2-core machine other jobs move
   // throughput by ±50% within seconds; 8 alternations of 2 s pair each configuration with (a)
   // closely in time (the ratios are per round) for the same 16 s of load per cell.
-  const o: Options = { durationS: 2, connections: 10, rounds: 8, warmupS: 2, bodies: [...BODY_NAMES], configs: [...CONFIG_IDS], soak: true, soakS: 60, cpuProf: false, maxForeign: 0.25, retries: 2 };
+  const o: Options = {
+    durationS: 2,
+    connections: 10,
+    rounds: 8,
+    warmupS: 2,
+    bodies: [...BODY_NAMES],
+    configs: [...CONFIG_IDS],
+    soak: true,
+    soakS: 60,
+    cpuProf: false,
+    maxForeign: 0.25,
+    retries: 2,
+  };
   const num = (v: string | undefined, name: string, min: number) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < min) throw new Error(`${name} needs a number ≥ ${min}, got "${v}"`);
@@ -68,25 +80,53 @@ function parseArgs(argv: string[]): Options {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--duration': o.durationS = num(value(), flag, 0.5); break;
-      case '--connections': o.connections = Math.floor(num(value(), flag, 1)); break;
-      case '--rounds': o.rounds = Math.floor(num(value(), flag, 1)); break;
-      case '--warmup': o.warmupS = num(value(), flag, 0); break;
-      case '--soak-duration': o.soakS = num(value(), flag, 5); break;
-      case '--bodies':
-        o.bodies = value().split(',').map((b) => {
-          if (!(BODY_NAMES as readonly string[]).includes(b.trim())) throw new Error(`unknown body "${b}"; use ${BODY_NAMES.join(', ')}`);
-          return b.trim() as BodyName;
-        });
+      case '--duration':
+        o.durationS = num(value(), flag, 0.5);
         break;
-      case '--configs': o.configs = value().split(',').map(parseConfigId); break;
-      case '--no-soak': o.soak = false; break;
-      case '--quick': break;
-      case '--cpu-prof': o.cpuProf = true; break;
-      case '--max-foreign': o.maxForeign = num(value(), flag, 0); break;
-      case '--retries': o.retries = Math.floor(num(value(), flag, 0)); break;
-      case '--help': case '-h': console.log(USAGE); process.exit(0); break;
-      default: throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
+      case '--connections':
+        o.connections = Math.floor(num(value(), flag, 1));
+        break;
+      case '--rounds':
+        o.rounds = Math.floor(num(value(), flag, 1));
+        break;
+      case '--warmup':
+        o.warmupS = num(value(), flag, 0);
+        break;
+      case '--soak-duration':
+        o.soakS = num(value(), flag, 5);
+        break;
+      case '--bodies':
+        o.bodies = value()
+          .split(',')
+          .map((b) => {
+            if (!(BODY_NAMES as readonly string[]).includes(b.trim())) throw new Error(`unknown body "${b}"; use ${BODY_NAMES.join(', ')}`);
+            return b.trim() as BodyName;
+          });
+        break;
+      case '--configs':
+        o.configs = value().split(',').map(parseConfigId);
+        break;
+      case '--no-soak':
+        o.soak = false;
+        break;
+      case '--quick':
+        break;
+      case '--cpu-prof':
+        o.cpuProf = true;
+        break;
+      case '--max-foreign':
+        o.maxForeign = num(value(), flag, 0);
+        break;
+      case '--retries':
+        o.retries = Math.floor(num(value(), flag, 0));
+        break;
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
     }
   }
   // The rounds compare against (a): keep its order first in the list, but every config is optional.

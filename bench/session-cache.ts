@@ -45,7 +45,9 @@ async function main() {
     for (const body of session) {
       const callsBefore = stack.standIn.calls.length;
       const bytesBefore = stack.standIn.calls.reduce((s, c) => s + JSON.stringify(c.body).length, 0);
-      await request(stack.url).post('/v1/messages').send({ ...body, litellm_metadata: { guardrails: ['headroom-compression'] } });
+      await request(stack.url)
+        .post('/v1/messages')
+        .send({ ...body, litellm_metadata: { guardrails: ['headroom-compression'] } });
       ours.push(stack.upstream.requests[stack.upstream.requests.length - 1].json);
       ourCalls.push(stack.standIn.calls.length - callsBefore);
       ourBytes.push(stack.standIn.calls.reduce((s, c) => s + JSON.stringify(c.body).length, 0) - bytesBefore);
@@ -76,17 +78,39 @@ async function main() {
       const osize = JSON.stringify(ours[k]).length;
       const wsize = JSON.stringify(whole[k]).length;
       const ideal = k === 0 ? 0 : (JSON.stringify(withoutCacheControl(ours[k - 1].messages)).length - 1) / JSON.stringify(withoutCacheControl(ours[k].messages)).length;
-      rows.push({ ideal: ideal.toFixed(3), turn: k + 1, ourCalls: ourCalls[k], ourBytes: ourBytes[k], wholeCalls: 1, wholeBytes: wholeBytes[k], ourPrefix: op.toFixed(3), wholePrefix: wp.toFixed(3), ourForwarded: osize, wholeForwarded: wsize });
-      tot = { ob: tot.ob + ourBytes[k], oc: tot.oc + ourCalls[k], wb: tot.wb + wholeBytes[k], wc: tot.wc + 1, osum: tot.osum + (k ? op : 0), wsum: tot.wsum + (k ? wp : 0), osize: tot.osize + osize, wsize: tot.wsize + wsize };
+      rows.push({
+        ideal: ideal.toFixed(3),
+        turn: k + 1,
+        ourCalls: ourCalls[k],
+        ourBytes: ourBytes[k],
+        wholeCalls: 1,
+        wholeBytes: wholeBytes[k],
+        ourPrefix: op.toFixed(3),
+        wholePrefix: wp.toFixed(3),
+        ourForwarded: osize,
+        wholeForwarded: wsize,
+      });
+      tot = {
+        ob: tot.ob + ourBytes[k],
+        oc: tot.oc + ourCalls[k],
+        wb: tot.wb + wholeBytes[k],
+        wc: tot.wc + 1,
+        osum: tot.osum + (k ? op : 0),
+        wsum: tot.wsum + (k ? wp : 0),
+        osize: tot.osize + osize,
+        wsize: tot.wsize + wsize,
+      };
     }
-    console.log(`| turn | calls (ours) | bytes to /v1/compress (ours) | calls (whole) | bytes (whole) | unchanged prefix (ours) | unchanged prefix (whole) | most possible (ours) |`);
+    console.log(
+      `| turn | calls (ours) | bytes to /v1/compress (ours) | calls (whole) | bytes (whole) | unchanged prefix (ours) | unchanged prefix (whole) | most possible (ours) |`,
+    );
     console.log(`|---|---|---|---|---|---|---|---|`);
     for (const r of rows) console.log(`| ${r.turn} | ${r.ourCalls} | ${r.ourBytes} | ${r.wholeCalls} | ${r.wholeBytes} | ${r.ourPrefix} | ${r.wholePrefix} | ${r.ideal} |`);
     const n = session.length - 1;
+    console.log(`| **total** | **${tot.oc}** | **${tot.ob}** | **${tot.wc}** | **${tot.wb}** | **mean ${(tot.osum / n).toFixed(3)}** | **mean ${(tot.wsum / n).toFixed(3)}** | |`);
     console.log(
-      `| **total** | **${tot.oc}** | **${tot.ob}** | **${tot.wc}** | **${tot.wb}** | **mean ${(tot.osum / n).toFixed(3)}** | **mean ${(tot.wsum / n).toFixed(3)}** | |`,
+      `\nforwarded bytes over the session: ours ${tot.osize}, whole-conversation ${tot.wsize}; bytes to the service: ours ${((tot.ob / tot.wb) * 100).toFixed(1)}% of whole-conversation`,
     );
-    console.log(`\nforwarded bytes over the session: ours ${tot.osize}, whole-conversation ${tot.wsize}; bytes to the service: ours ${(tot.ob / tot.wb * 100).toFixed(1)}% of whole-conversation`);
   } finally {
     await stack.close();
   }

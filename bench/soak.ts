@@ -89,7 +89,22 @@ function startHeadroom(): Promise<http.Server> {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const roll = Math.random();
-      const fault = roll < 0.6 ? 'ok' : roll < 0.7 ? 'status500' : roll < 0.75 ? 'hang' : roll < 0.8 ? 'reset' : roll < 0.85 ? 'invalid_json' : roll < 0.9 ? 'late' : roll < 0.95 ? 'row_count' : 'status503';
+      const fault =
+        roll < 0.6
+          ? 'ok'
+          : roll < 0.7
+            ? 'status500'
+            : roll < 0.75
+              ? 'hang'
+              : roll < 0.8
+                ? 'reset'
+                : roll < 0.85
+                  ? 'invalid_json'
+                  : roll < 0.9
+                    ? 'late'
+                    : roll < 0.95
+                      ? 'row_count'
+                      : 'status503';
       faultCounts[fault] = (faultCounts[fault] ?? 0) + 1;
       if (fault === 'hang') return void res.on('close', () => {});
       if (fault === 'reset') return req.socket.destroy();
@@ -100,7 +115,9 @@ function startHeadroom(): Promise<http.Server> {
       if (fault === 'status500' || fault === 'status503') return send(fault === 'status500' ? 500 : 503, '{"error":{"type":"compression_error","message":"x"}}');
       if (fault === 'invalid_json') return send(200, '{"messages":[');
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const messages = body.messages.map((m: any) => (typeof m.content === 'string' && m.content.length > 200 ? { ...m, content: `[standin:${m.content.length} chars] ${m.content.slice(0, 60)}` } : m));
+      const messages = body.messages.map((m: any) =>
+        typeof m.content === 'string' && m.content.length > 200 ? { ...m, content: `[standin:${m.content.length} chars] ${m.content.slice(0, 60)}` } : m,
+      );
       if (fault === 'row_count') messages.pop();
       const reply = JSON.stringify({ messages, tokens_before: 100, tokens_after: 10, tokens_saved: 90, compression_ratio: 0.1, transforms_applied: ['soak'] });
       if (fault === 'late') {
@@ -118,9 +135,16 @@ async function main() {
   const headroom = await startHeadroom();
   const upUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   const hrUrl = `http://127.0.0.1:${(headroom.address() as AddressInfo).port}`;
-  const child = fork(join(__dirname, 'soak-gateway.ts'), [upUrl, hrUrl], { execArgv: ['--expose-gc', '-r', 'ts-node/register/transpile-only'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(__dirname, 'soak-gateway.ts'), [upUrl, hrUrl], {
+    execArgv: ['--expose-gc', '-r', 'ts-node/register/transpile-only'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port: number = await new Promise((r) => child.once('message', (m: any) => r(m.port)));
-  const ask = (): Promise<{ rss: number; heapAfterGc: number; results: Record<string, number> }> => new Promise((r) => { child.once('message', (m: any) => r(m)); child.send('rss'); });
+  const ask = (): Promise<{ rss: number; heapAfterGc: number; results: Record<string, number> }> =>
+    new Promise((r) => {
+      child.once('message', (m: any) => r(m));
+      child.send('rss');
+    });
 
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
   let next = 0;
@@ -177,7 +201,9 @@ async function main() {
   const first = warm.slice(0, 5).reduce((a, b) => a + b, 0) / Math.min(5, warm.length);
   const last = warm.slice(-5).reduce((a, b) => a + b, 0) / Math.min(5, warm.length);
   const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
-  console.log(`soak: ${SECONDS}s, ${CONNECTIONS} connections, ${sent} requests (${kinds.opted} opted in, ${kinds.plain} not, ${kinds.bypass} bypass), ${(sent / SECONDS).toFixed(0)} req/s`);
+  console.log(
+    `soak: ${SECONDS}s, ${CONNECTIONS} connections, ${sent} requests (${kinds.opted} opted in, ${kinds.plain} not, ${kinds.bypass} bypass), ${(sent / SECONDS).toFixed(0)} req/s`,
+  );
   console.log(`service faults injected: ${JSON.stringify(faultCounts)}`);
   console.log(`middleware outcomes: ${JSON.stringify(final.results)}`);
   console.log(`answered 200 with their own id: ${ok}/${sent}; problems: ${problems.length}`);

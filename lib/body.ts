@@ -78,7 +78,9 @@ export function readRawBody(req: IncomingMessage, limit: number, needle?: Buffer
       if (needle && !seen) {
         if (chunk.indexOf(needle) !== -1) seen = true;
         else if (tail && Buffer.concat([tail, chunk.subarray(0, needle.length - 1)]).indexOf(needle) !== -1) seen = true;
-        else tail = chunk.length >= needle.length - 1 ? chunk.subarray(chunk.length - (needle.length - 1)) : Buffer.concat([tail ?? Buffer.alloc(0), chunk]).subarray(-(needle.length - 1));
+        else
+          tail =
+            chunk.length >= needle.length - 1 ? chunk.subarray(chunk.length - (needle.length - 1)) : Buffer.concat([tail ?? Buffer.alloc(0), chunk]).subarray(-(needle.length - 1));
       }
     };
     const onEnd = () => {

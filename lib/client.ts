@@ -169,7 +169,11 @@ function statusError(status: number, text: string, url: string): HeadroomService
     );
   }
   if (status === 404) {
-    return new HeadroomServiceError('HEADROOM_HTTP_STATUS', `Headroom answered 404 at ${url}${suffix}: is apiBase the service's root (the middleware appends /v1/compress)?`, status);
+    return new HeadroomServiceError(
+      'HEADROOM_HTTP_STATUS',
+      `Headroom answered 404 at ${url}${suffix}: is apiBase the service's root (the middleware appends /v1/compress)?`,
+      status,
+    );
   }
   if (status === 503) return new HeadroomServiceError('HEADROOM_SERVICE_ERROR', `Headroom answered 503 at ${url}${suffix}`, status);
   return new HeadroomServiceError('HEADROOM_HTTP_STATUS', `Headroom answered ${status} at ${url}${suffix}`, status);

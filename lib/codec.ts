@@ -90,9 +90,7 @@ export function findRequestSlots(body: Record<string, unknown>, compressUserMess
 
 /** The rows sent to `/v1/compress` for these slots: OpenAI shape, one row per slot, nothing else. */
 export function toServiceMessages(slots: TextSlot[]): Array<{ role: string; content: string; tool_call_id?: string }> {
-  return slots.map((s, i) =>
-    s.kind === 'tool' ? { role: 'tool', tool_call_id: `headroom_${i}`, content: s.text } : { role: 'user', content: s.text },
-  );
+  return slots.map((s, i) => (s.kind === 'tool' ? { role: 'tool', tool_call_id: `headroom_${i}`, content: s.text } : { role: 'user', content: s.text }));
 }
 
 /**

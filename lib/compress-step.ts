@@ -101,7 +101,13 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
     result.ccrHashes = retrievalHashes(reply.ccr_hashes);
   }
 
-  async function call(plan: CompressionPlan, model: string, res: Response, result: HeadroomResult, journal: TextSlot[]): Promise<{ changed: boolean; failure?: HeadroomServiceError }> {
+  async function call(
+    plan: CompressionPlan,
+    model: string,
+    res: Response,
+    result: HeadroomResult,
+    journal: TextSlot[],
+  ): Promise<{ changed: boolean; failure?: HeadroomServiceError }> {
     const sent = slotsToSend(plan);
     const request = serviceRequest(model, sent);
     const abort = new AbortController();
@@ -116,7 +122,11 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
     try {
       const reply = await client.compress({ body: request, signal: abort.signal, timeoutMs: config.timeoutMs });
       breaker?.success();
-      const answers = acceptAnswers(sent, reply.messages, request.messages.map((m) => m.role));
+      const answers = acceptAnswers(
+        sent,
+        reply.messages,
+        request.messages.map((m) => m.role),
+      );
       let changed = false;
       answers.forEach((a, j) => {
         if (a.rejected) result.partsRejected++;

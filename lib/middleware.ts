@@ -78,7 +78,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
   async function read(req: Request, res: Response, next: NextFunction, bypass: boolean, b: Body): Promise<boolean> {
     const got = await readBody(req, res, config.limit, config.optInFromBody ? config.guardrailNameBytes : undefined);
     if (got.kind === 'answered') return false;
-    if (got.kind === 'unreadable') return void next(), false;
+    if (got.kind === 'unreadable') return (void next(), false);
     if (got.kind === 'undecodable') {
       // Refused only where compression is on by the gateway's own choice; otherwise not this
       // middleware's business, and it goes on as sent.
@@ -104,7 +104,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     const parsed = await parseBody(req, res, b.raw!, b.decoded, limits);
     if (parsed.kind === 'answered') return false;
     if (parsed.kind === 'over_limit') {
-      if (!mustRewrite) return (b.overLimit = parsed.exceeded), true;
+      if (!mustRewrite) return ((b.overLimit = parsed.exceeded), true);
       const e = limitError(parsed.exceeded, limits);
       sendError(req, res, e.status, e.message, 'request_too_complex');
       return false;
@@ -151,7 +151,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     // 1. What an earlier body parser left, if one ran.
     const b: Body = { triedParse: false };
     if (req.readableEnded) {
-      if (typeof req.body !== 'object' || req.body === null) return warnConsumedOnce(), next(); // nothing we can forward
+      if (typeof req.body !== 'object' || req.body === null) return (warnConsumedOnce(), next()); // nothing we can forward
       // A JSON array (not a chat request) is written back as it was.
       if (!isObject(req.body)) return forwardBody(req, res, next, req.body, limits.maxDepth);
       b.preParsed = b.parsed = req.body;

@@ -123,14 +123,11 @@ const optionsSchema = z.strictObject({
   compressUserMessages: z.boolean().optional(),
   targetRatio: z.number().gt(0).lte(1).optional(),
   tokenBudget: z.number().int().positive().optional(),
-  memo: z
-    .strictObject({ maxEntries: z.number().int().positive().optional(), maxBytes: z.number().int().positive().optional() })
-    .optional(),
+  memo: z.strictObject({ maxEntries: z.number().int().positive().optional(), maxBytes: z.number().int().positive().optional() }).optional(),
   memoStore: z
-    .custom<MemoStore>(
-      (v) => !!v && typeof (v as MemoStore).getMany === 'function' && typeof (v as MemoStore).setMany === 'function',
-      { message: 'must have getMany(keys) and setMany(entries) methods' },
-    )
+    .custom<MemoStore>((v) => !!v && typeof (v as MemoStore).getMany === 'function' && typeof (v as MemoStore).setMany === 'function', {
+      message: 'must have getMany(keys) and setMany(entries) methods',
+    })
     .optional(),
   memoTimeoutMs: z.number().int().positive().optional(),
   breaker: z
@@ -145,10 +142,9 @@ const optionsSchema = z.strictObject({
   maxInFlight: z.number().int().positive().optional(),
   onResult: fn.optional(),
   logger: z
-    .custom<Logger>(
-      (v) => !!v && ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
-      { message: 'must be pino-compatible: debug, info, warn and error methods' },
-    )
+    .custom<Logger>((v) => !!v && ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), {
+      message: 'must be pino-compatible: debug, info, warn and error methods',
+    })
     .optional(),
 });
 
@@ -226,9 +222,7 @@ function resolveApiBase(raw: string | undefined, from: string): string {
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HeadroomConfigError(
-      `headroomCompression: ${from} must be an http:// or https:// URL, got "${url.protocol}". Example: headroomCompression('http://127.0.0.1:8787').`,
-    );
+    throw new HeadroomConfigError(`headroomCompression: ${from} must be an http:// or https:// URL, got "${url.protocol}". Example: headroomCompression('http://127.0.0.1:8787').`);
   }
   const base = (url.origin + url.pathname).replace(/\/+$/, '');
   // The middleware appends /v1/compress itself: a base ending in /v1 would call /v1/v1/compress and get 404.
@@ -277,8 +271,7 @@ export function resolveOptions(input: string | HeadroomOptions | undefined, env:
   const model = o.model;
   const compressUserMessages = o.compressUserMessages ?? false;
   const limit = parseLimit(o.limit ?? '64mb');
-  const breaker =
-    o.breaker === false ? false : { failureThreshold: o.breaker?.failureThreshold ?? 5, cooldownMs: o.breaker?.cooldownMs ?? 30_000 };
+  const breaker = o.breaker === false ? false : { failureThreshold: o.breaker?.failureThreshold ?? 5, cooldownMs: o.breaker?.cooldownMs ?? 30_000 };
 
   return {
     apiBase,

@@ -66,7 +66,8 @@ export async function parseBody(req: Request, res: Response, raw: RawBody, decod
 /** The status and message for a body past a shape limit, naming the option that sets it. */
 export function limitError(exceeded: NonNullable<JsonShape['exceeded']>, limits: ShapeLimits): HeadroomRequestError {
   if (exceeded === 'depth') return new HeadroomRequestError('REQUEST_TOO_COMPLEX', 400, `request body nests deeper than ${limits.maxDepth} levels (headroomCompression maxDepth)`);
-  if (exceeded === 'messages') return new HeadroomRequestError('REQUEST_TOO_COMPLEX', 413, `request has more than ${limits.maxMessages} messages (headroomCompression maxMessages)`);
+  if (exceeded === 'messages')
+    return new HeadroomRequestError('REQUEST_TOO_COMPLEX', 413, `request has more than ${limits.maxMessages} messages (headroomCompression maxMessages)`);
   return new HeadroomRequestError('REQUEST_TOO_COMPLEX', 413, `request body holds more than ${limits.maxJsonValues} JSON values (headroomCompression maxJsonValues)`);
 }
 

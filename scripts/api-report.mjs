@@ -22,7 +22,7 @@ const program = ts.createProgram(
   { strict: true, noEmit: true, types: ['node'], typeRoots: [join(root, 'node_modules/@types')], module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 },
 );
 const checker = program.getTypeChecker();
-const own = (file) => file.startsWith(join(root, 'dist')) ;
+const own = (file) => file.startsWith(join(root, 'dist'));
 
 /** A declaration's text as shipped, comments dropped, whitespace normalised. */
 function declText(decl) {
@@ -58,7 +58,10 @@ for (const [entry, file] of ENTRIES) {
   }
   lines.push('```', '');
 }
-const report = `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+const report = `${lines
+  .join('\n')
+  .replace(/\n{3,}/g, '\n\n')
+  .trim()}\n`;
 
 if (process.argv.includes('--check')) {
   let committed = '';

@@ -112,12 +112,16 @@ describe('generated events.json with planted anomalies', () => {
 });
 
 describe('JSON structure handling', () => {
-  const rows = (n: number, extra: (i: number) => object = () => ({})) =>
-    Array.from({ length: n }, (_, i) => ({ id: i, state: 'ok', score: (i * 37) % 100, ...extra(i) }));
+  const rows = (n: number, extra: (i: number) => object = () => ({})) => Array.from({ length: n }, (_, i) => ({ id: i, state: 'ok', score: (i * 37) % 100, ...extra(i) }));
 
   it('summarises row arrays at any depth, including inside shown rows', () => {
     const doc = {
-      data: { groups: [{ name: 'a', members: rows(20) }, { name: 'b', members: rows(3) }] },
+      data: {
+        groups: [
+          { name: 'a', members: rows(20) },
+          { name: 'b', members: rows(3) },
+        ],
+      },
       list: rows(12, (i) => ({ children: rows(10 + i) })),
     };
     const { value, arraysSummarised } = summarised(JSON.stringify(doc, null, 2));

@@ -33,9 +33,43 @@ describe('line templates', () => {
     // Words that sit on the shortcuts' edges: hex words of 7-9 characters with and without digits or
     // upper case, units and near-units, UUID and date heads, decimals, addresses, 0x, syslog months.
     const words = [
-      '9f001eef', '9f001ee', '9f001eef0', 'deadbeef', 'deadbeef1', 'DEADBEEF1', '1234567d', '1234567b', '123456kb', '0x1f',
-      '48ms', '1200s', '5mb', '5MiB', '3d', '7x', '12µs', '50%', '1.5s', '10.0.0.7:5432', '0f8fad5b-d9cb-469f-a165-70867728950e',
-      '2026-11-26', '2026-11-26T10:00:00.123Z', '10:00:01', 'Nov', '26', 'v2', 'x86_64', 'abc', '-', '.', ':', '/', '_', '=', '[', ']',
+      '9f001eef',
+      '9f001ee',
+      '9f001eef0',
+      'deadbeef',
+      'deadbeef1',
+      'DEADBEEF1',
+      '1234567d',
+      '1234567b',
+      '123456kb',
+      '0x1f',
+      '48ms',
+      '1200s',
+      '5mb',
+      '5MiB',
+      '3d',
+      '7x',
+      '12µs',
+      '50%',
+      '1.5s',
+      '10.0.0.7:5432',
+      '0f8fad5b-d9cb-469f-a165-70867728950e',
+      '2026-11-26',
+      '2026-11-26T10:00:00.123Z',
+      '10:00:01',
+      'Nov',
+      '26',
+      'v2',
+      'x86_64',
+      'abc',
+      '-',
+      '.',
+      ':',
+      '/',
+      '_',
+      '=',
+      '[',
+      ']',
     ];
     const line = fc
       .array(fc.tuple(fc.constantFrom(...words), fc.constantFrom(' ', '', '-', '.', '=', ':', '/', ' req=')), { maxLength: 12 })
@@ -52,9 +86,7 @@ describe('line templates', () => {
   });
 
   it('gives a folded line the same shape as the lines it stands for', () => {
-    expect(lineShape('<10:00..10:59> INFO worker[<4000|4001>] size=50 latency_ms=<20..39>')).toBe(
-      lineShape('10:00:01 INFO worker[4000] size=50 latency_ms=34'),
-    );
+    expect(lineShape('<10:00..10:59> INFO worker[<4000|4001>] size=50 latency_ms=<20..39>')).toBe(lineShape('10:00:01 INFO worker[4000] size=50 latency_ms=34'));
   });
 });
 

@@ -29,18 +29,44 @@ describe('JSON retention', () => {
   });
 
   it('fails when the row count is wrong', () => {
-    expect(failedChecks(checkJsonRetention(source, damaged((v) => (v._rows = 149))))).toEqual(['$: row count 150 stated']);
+    expect(
+      failedChecks(
+        checkJsonRetention(
+          source,
+          damaged((v) => (v._rows = 149)),
+        ),
+      ),
+    ).toEqual(['$: row count 150 stated']);
   });
 
   it('fails when a value of a low-cardinality field is missing or miscounted', () => {
-    expect(failedChecks(checkJsonRetention(source, damaged((v) => delete v._values['user.plan'].enterprise)))).toEqual([
-      '$: all 17 values of low-cardinality fields, with counts',
-    ]);
-    expect(failedChecks(checkJsonRetention(source, damaged((v) => (v._values.service.api += 1))))).toHaveLength(1);
+    expect(
+      failedChecks(
+        checkJsonRetention(
+          source,
+          damaged((v) => delete v._values['user.plan'].enterprise),
+        ),
+      ),
+    ).toEqual(['$: all 17 values of low-cardinality fields, with counts']);
+    expect(
+      failedChecks(
+        checkJsonRetention(
+          source,
+          damaged((v) => (v._values.service.api += 1)),
+        ),
+      ),
+    ).toHaveLength(1);
   });
 
   it('fails when a min or max is missing', () => {
-    expect(failedChecks(checkJsonRetention(source, damaged((v) => (v._range.latency_ms = [12, 9870]))))).toEqual(['$: min and max of 3 numeric fields']);
+    expect(
+      failedChecks(
+        checkJsonRetention(
+          source,
+          damaged((v) => (v._range.latency_ms = [12, 9870])),
+        ),
+      ),
+    ).toEqual(['$: min and max of 3 numeric fields']);
   });
 
   it('fails when an anomaly row is dropped or altered', () => {

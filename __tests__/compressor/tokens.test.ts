@@ -68,4 +68,3 @@ describe('long runs of one character class', () => {
     expect(Math.abs(counter.count(long) - o200kCount(long))).toBeLessThanOrEqual(4096 / MAX_BPE_RUN);
   });
 });
-

@@ -91,7 +91,9 @@ describe('decision order', () => {
 
   test('another guardrail name does not opt in', async () => {
     stack = await startStack();
-    await request(stack.url).post('/v1/chat/completions').send({ ...chat(), guardrails: ['pii-masking'] });
+    await request(stack.url)
+      .post('/v1/chat/completions')
+      .send({ ...chat(), guardrails: ['pii-masking'] });
     expect(stack.standIn.calls).toHaveLength(0);
     expect(stack.upstream.requests[0].json.guardrails).toEqual(['pii-masking']);
   });
@@ -107,7 +109,9 @@ describe('decision order', () => {
 
   test('guardrailName changes what opts in and what the header says', async () => {
     stack = await startStack({ headroom: { guardrailName: 'hr' } });
-    const res = await request(stack.url).post('/v1/chat/completions').send({ ...chat(), guardrails: ['hr'] });
+    const res = await request(stack.url)
+      .post('/v1/chat/completions')
+      .send({ ...chat(), guardrails: ['hr'] });
     expect(res.headers['x-litellm-applied-guardrails']).toBe('hr');
     expect(stack.standIn.calls).toHaveLength(1);
   });
@@ -219,7 +223,9 @@ describe('response header', () => {
   test('on a streamed (SSE) answer too', async () => {
     stack = await startStack({ headroom: { defaultOn: true } });
     stack.upstream.responseHeaders['x-litellm-applied-guardrails'] = 'other';
-    const res = await request(stack.url).post('/v1/chat/completions').send({ ...chat(), stream: true });
+    const res = await request(stack.url)
+      .post('/v1/chat/completions')
+      .send({ ...chat(), stream: true });
     expect(res.headers['content-type']).toMatch(/text\/event-stream/);
     expect(res.headers['x-litellm-applied-guardrails']).toBe('other,headroom-compression');
     expect(res.text).toContain('data: [DONE]');

@@ -11,9 +11,7 @@ import { claudeTurns, clone, openaiAgent } from '../kit/fixtures';
 
 const combos: Array<[5 | 4, boolean, boolean, boolean]> = [];
 for (const ex of [5, 4] as const)
-  for (const jsonParser of [false, true])
-    for (const fix of [false, true])
-      for (const compressed of [false, true]) combos.push([ex, jsonParser, fix, compressed]);
+  for (const jsonParser of [false, true]) for (const fix of [false, true]) for (const compressed of [false, true]) combos.push([ex, jsonParser, fix, compressed]);
 
 describe.each(combos)('express %i, express.json=%s, fixRequestBody=%s, compressed=%s', (ex, jsonParser, fix, compressed) => {
   let stack: Stack;
@@ -52,7 +50,8 @@ describe.each(combos)('express %i, express.json=%s, fixRequestBody=%s, compresse
       expect(res.headers['x-litellm-applied-guardrails']).toBe('headroom-compression');
     } else {
       expect(res.headers['x-litellm-applied-guardrails']).toBeUndefined();
-      if (!jsonParser) expect(got.raw.equals(sent)).toBe(true); // read by the middleware, unchanged: byte for byte
+      if (!jsonParser)
+        expect(got.raw.equals(sent)).toBe(true); // read by the middleware, unchanged: byte for byte
       else expect(json).toEqual(body);
     }
   });

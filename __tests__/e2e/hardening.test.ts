@@ -65,7 +65,10 @@ function deepBody(api: Api, place: Place, deep: string, optIn: boolean): string 
   if (place === 'whole') return deep;
   const opt = optIn ? (api === 'chat' ? ',"guardrails":["headroom-compression"]' : ',"litellm_metadata":{"guardrails":["headroom-compression"]}') : '';
   const model = api === 'chat' ? 'gpt-4o' : 'claude-sonnet-4-5';
-  const tool = api === 'chat' ? `{"role":"tool","tool_call_id":"c1","content":${place === 'message' ? deep : '"ok"'}}` : `{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":${place === 'message' ? deep : '"ok"'}}]}`;
+  const tool =
+    api === 'chat'
+      ? `{"role":"tool","tool_call_id":"c1","content":${place === 'message' ? deep : '"ok"'}}`
+      : `{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":${place === 'message' ? deep : '"ok"'}}]}`;
   const tools = place === 'tools' ? `,"tools":[{"name":"t","input_schema":${deep}}]` : '';
   const top = place === 'top' ? `,"x":${deep}` : '';
   return `{"model":"${model}","max_tokens":5,"messages":[{"role":"user","content":"hi"},${tool}]${tools}${top}${opt}}`;
@@ -194,18 +197,13 @@ describe('Expect: 100-continue', () => {
     return body;
   };
   const cases = [4, 5].flatMap((express) =>
-    CHAINS.flatMap((chain) =>
-      (['content-length', 'chunked'] as const).flatMap((framing) => [true, false].map((compressed) => ({ express, chain, framing, compressed }))),
-    ),
+    CHAINS.flatMap((chain) => (['content-length', 'chunked'] as const).flatMap((framing) => [true, false].map((compressed) => ({ express, chain, framing, compressed })))),
   );
   const expectStacks = new Map<string, Stack>();
   beforeAll(async () => {
     for (const express of [4, 5] as const) {
       for (const chain of CHAINS) {
-        expectStacks.set(
-          `${express}/${chain}`,
-          await startStack({ express, jsonParser: chain !== 'plain', fixRequestBody: chain === 'json+fix' }),
-        );
+        expectStacks.set(`${express}/${chain}`, await startStack({ express, jsonParser: chain !== 'plain', fixRequestBody: chain === 'json+fix' }));
       }
     }
   }, 60_000);
@@ -341,7 +339,7 @@ describe('gzip expansion is bounded', () => {
     expect(stack.upstream.requests).toHaveLength(0);
   });
 
-  test('not enabled: not this middleware\'s business, forwarded as sent', async () => {
+  test("not enabled: not this middleware's business, forwarded as sent", async () => {
     const stack = stacks.get(stackKey('plain', false))!;
     const res = await rawRequest(stack.url, { path: '/v1/chat/completions', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
     expect(res.status).toBe(200);
@@ -372,7 +370,11 @@ describe('verifyJson: the same limits before an earlier body parser parses', () 
       expect(res.json.error.type).toBe('entity.too.complex');
       expect(errors[0]).toMatchObject({ code: 'REQUEST_TOO_COMPLEX', status: 413, type: 'entity.too.complex' });
       expect(stack.upstream.requests).toHaveLength(0);
-      const ok = await rawRequest(stack.url, { path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ ...body, messages: body.messages.slice(1) })) });
+      const ok = await rawRequest(stack.url, {
+        path: '/v1/chat/completions',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify({ ...body, messages: body.messages.slice(1) })),
+      });
       expect(ok.status).toBe(200);
     } finally {
       await stack.close();

@@ -15,7 +15,11 @@ import { anthropicSession, withoutCacheControl } from '../kit/session';
 describe('LruMemoStore', () => {
   test('bounded by entries', () => {
     const m = new LruMemoStore({ maxEntries: 2, maxBytes: 1e9 });
-    m.setMany([['a', '1'], ['b', '2'], ['c', '3']]);
+    m.setMany([
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '3'],
+    ]);
     expect(m.getMany(['a', 'b', 'c'])).toEqual([undefined, '2', '3']);
   });
   test('bounded by bytes', () => {
@@ -84,7 +88,10 @@ describeRedis('shared memo on a real redis-server', () => {
     stacks.push(s);
     return s;
   }
-  const post = (s: Stack, body: any) => request(s.url).post('/v1/messages').send({ ...clone(body), litellm_metadata: { guardrails: ['headroom-compression'] } });
+  const post = (s: Stack, body: any) =>
+    request(s.url)
+      .post('/v1/messages')
+      .send({ ...clone(body), litellm_metadata: { guardrails: ['headroom-compression'] } });
 
   test('two instances behind a load balancer forward the same bytes for the same rows', async () => {
     const a = await instance();

@@ -45,7 +45,9 @@ test('in-flight bound: beyond maxInFlight a request goes on uncompressed at once
     request(stack.url).post('/v1/chat/completions').send(body()),
     (async () => {
       await sleep(50);
-      return request(stack.url).post('/v1/chat/completions').send({ ...other, guardrails: ['headroom-compression'] });
+      return request(stack.url)
+        .post('/v1/chat/completions')
+        .send({ ...other, guardrails: ['headroom-compression'] });
     })(),
   ]);
   expect(a.status).toBe(200);
@@ -60,7 +62,13 @@ test('a client that goes away during compression aborts the service call; nothin
   const u = new URL(stack.url);
   const payload = Buffer.from(JSON.stringify(body()));
   await new Promise<void>((resolve) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': payload.length } });
+    const req = http.request({
+      host: u.hostname,
+      port: u.port,
+      path: '/v1/chat/completions',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': payload.length },
+    });
     req.on('error', () => resolve());
     req.end(payload);
     setTimeout(() => {
@@ -121,7 +129,13 @@ test('a service reply that arrives after the client has gone is dropped; nothing
   stack = await startStack({ mode: 'late', lateMs: 300, headroom: { timeoutMs: 5000 } });
   const u = new URL(stack.url);
   const payload = Buffer.from(JSON.stringify(body()));
-  const req = http.request({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': payload.length } });
+  const req = http.request({
+    host: u.hostname,
+    port: u.port,
+    path: '/v1/chat/completions',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': payload.length },
+  });
   req.on('error', () => {});
   req.end(payload);
   await sleep(100);

@@ -107,7 +107,11 @@ describe('Responses request shapes', () => {
     const { got } = await send(stack, body);
     expect(got.json.input[1].output).toMatch(/^\[standin:/);
     // Without it, the same output after a call is history: not sent, not changed.
-    const { got: again } = await send(stack, { ...body, previous_response_id: undefined, input: [...body.input, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] }] });
+    const { got: again } = await send(stack, {
+      ...body,
+      previous_response_id: undefined,
+      input: [...body.input, { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] }],
+    });
     expect(again.json.input[1].output).toMatch(/^\[standin:/); // from the memo: the same bytes as before
     expect(stack.standIn.calls).toHaveLength(1);
   });
@@ -119,7 +123,14 @@ describe('Responses request shapes', () => {
       input: [
         { type: 'message', role: 'user', content: [{ type: 'input_text', text: big }] },
         { type: 'custom_tool_call', call_id: 'k1', name: 'apply', input: big },
-        { type: 'function_call_output', call_id: 'c1', output: [{ type: 'input_text', text: big }, { type: 'input_image', image_url: 'data:image/png;base64,AAAA' }] },
+        {
+          type: 'function_call_output',
+          call_id: 'c1',
+          output: [
+            { type: 'input_text', text: big },
+            { type: 'input_image', image_url: 'data:image/png;base64,AAAA' },
+          ],
+        },
         { type: 'custom_tool_call_output', call_id: 'k1', output: big },
         { type: 'local_shell_call_output', id: 'l1', output: big },
         { type: 'computer_call_output', call_id: 'p1', output: { type: 'computer_screenshot', image_url: 'data:image/png;base64,AAAA' } },
@@ -177,7 +188,14 @@ describe('the official openai SDK: client.responses.create', () => {
 describe('generated Codex-like sessions with a service that answers differently on every call', () => {
   /** A Responses session: each turn repeats the last input and appends reasoning, a call and its output. */
   function session(turns: number, outputs: number[]): any[] {
-    const base = { model: 'gpt-5', stream: true, store: false, include: ['reasoning.encrypted_content'], prompt_cache_key: 'k', tools: [{ type: 'function', name: 'exec_command', parameters: { type: 'object' } }] };
+    const base = {
+      model: 'gpt-5',
+      stream: true,
+      store: false,
+      include: ['reasoning.encrypted_content'],
+      prompt_cache_key: 'k',
+      tools: [{ type: 'function', name: 'exec_command', parameters: { type: 'object' } }],
+    };
     const input: any[] = [
       { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'dev' }] },
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'do it' }] },

@@ -84,10 +84,7 @@ function scriptModel(up: ResponsesUpstream): void {
       ];
     }
     if (!done.has(SMALL_CALL)) {
-      return [
-        reasoningItem('rs_codex_0002', 'Check the file size.', ENCRYPTED_2),
-        functionCallItem('fc_codex_0002', SMALL_CALL, 'exec_command', { cmd: 'wc -c orders.json' }),
-      ];
+      return [reasoningItem('rs_codex_0002', 'Check the file size.', ENCRYPTED_2), functionCallItem('fc_codex_0002', SMALL_CALL, 'exec_command', { cmd: 'wc -c orders.json' })];
     }
     return [messageItem('msg_codex_0003', FINAL)];
   };

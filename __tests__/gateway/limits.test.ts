@@ -49,7 +49,11 @@ describe('model name', () => {
   });
 
   test('over the cap on a key with a models allow-list: 400 in the provider shape, nothing upstream, no echo', async () => {
-    const anthropic = await post(`${stack.url}/v1/messages`, { model: `claude-${'-'.repeat(MB)}`, max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] }, { 'x-api-key': restricted });
+    const anthropic = await post(
+      `${stack.url}/v1/messages`,
+      { model: `claude-${'-'.repeat(MB)}`, max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] },
+      { 'x-api-key': restricted },
+    );
     expect(anthropic.status).toBe(400);
     expect(anthropic.json).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining(`at most ${MAX_MODEL_CHARS}`) } });
     const openai = await post(`${stack.url}/v1/chat/completions`, openaiToolBody({ model: hugeModel }), { authorization: `Bearer ${restricted}` });

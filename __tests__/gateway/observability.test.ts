@@ -71,7 +71,14 @@ describe('GET /spend/logs', () => {
     await stack.spendRow(forbidden.headers.get('x-litellm-call-id')!);
     const { json } = await spendLogs('?limit=2');
     expect(json).toHaveLength(2);
-    expect(json[0]).toMatchObject({ request_id: forbidden.headers.get('x-litellm-call-id'), status: 403, error: 'model_not_allowed', key_alias: 'obs', headroom_status: null, upstream_started_at: null });
+    expect(json[0]).toMatchObject({
+      request_id: forbidden.headers.get('x-litellm-call-id'),
+      status: 403,
+      error: 'model_not_allowed',
+      key_alias: 'obs',
+      headroom_status: null,
+      upstream_started_at: null,
+    });
     expect(json[1]).toMatchObject({ request_id: bad.headers.get('x-litellm-call-id'), status: 401, error: 'unauthorized', key_alias: null });
     expect(stack.upstream.requests).toHaveLength(0);
 
@@ -99,7 +106,7 @@ describe('GET /metrics, /health, /', () => {
     expect(text).toMatch(/^gateway_requests_total\{provider="openai",code="200",headroom_status="bypassed"\} [1-9]\d*$/m);
   });
 
-  test('/health answers 200 without a key; HEAD / (Claude Code\'s probe) answers 200', async () => {
+  test("/health answers 200 without a key; HEAD / (Claude Code's probe) answers 200", async () => {
     const health = await fetch(`${stack.url}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'healthy', compression: 'service' });
@@ -135,7 +142,7 @@ describe('routing and proxying', () => {
     expect(stack.upstream.requests).toHaveLength(0);
   });
 
-  test('bodies past express.json\'s 100 KB default pass; invalid JSON gets 400 in the provider shape', async () => {
+  test("bodies past express.json's 100 KB default pass; invalid JSON gets 400 in the provider shape", async () => {
     const big: any = anthropicToolBody();
     big.messages[2].content[0].content = 'x'.repeat(3 * 1024 * 1024);
     const ok = await post(`${stack.url}/v1/messages`, big, { 'x-api-key': key });

@@ -57,12 +57,18 @@ describe('GET /spend/logs', () => {
   ])('%s given twice: 400 naming it, in the admin error shape', async (name, query) => {
     const res = await get(`/spend/logs${query}`);
     expect(res.status).toBe(400);
-    expect(res.json).toEqual({ error: { message: `query parameter ${name} must be given once, as a plain value`, type: 'invalid_request_error', param: null, code: 'invalid_request' } });
+    expect(res.json).toEqual({
+      error: { message: `query parameter ${name} must be given once, as a plain value`, type: 'invalid_request_error', param: null, code: 'invalid_request' },
+    });
   });
 
   test('object-valued under the extended query parser: 400 too', async () => {
     await withExtendedQuery(async () => {
-      for (const [name, query] of [['key_alias', 'key_alias[x]=alpha'], ['request_id', 'request_id[0]=a'], ['limit', 'limit[x]=1']]) {
+      for (const [name, query] of [
+        ['key_alias', 'key_alias[x]=alpha'],
+        ['request_id', 'request_id[0]=a'],
+        ['limit', 'limit[x]=1'],
+      ]) {
         const res = await get(`/spend/logs?${query}`);
         expect(res.status).toBe(400);
         expect(res.json.error.message).toContain(`query parameter ${name} `);

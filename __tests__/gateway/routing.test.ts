@@ -41,7 +41,10 @@ describe('modelMatches', () => {
   });
 
   test('agrees with a brute-force matcher on generated patterns and names', () => {
-    fc.assert(fc.property(pattern, name, (p, n) => modelMatches(p, n) === reference(p, n)), { numRuns: 5000 });
+    fc.assert(
+      fc.property(pattern, name, (p, n) => modelMatches(p, n) === reference(p, n)),
+      { numRuns: 5000 },
+    );
   });
 
   test('agrees on names built from the pattern (each * filled in), which mostly match', () => {

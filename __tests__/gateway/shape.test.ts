@@ -23,7 +23,12 @@ const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 test.each([
   ['/v1/chat/completions', `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"x":${deep(10_000)}}`, 400, /deeper than 64 levels/],
   ['/v1/messages', `{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":${deep(10_000)}}]}`, 400, /deeper than 64 levels/],
-  ['/v1/responses', `{"model":"gpt-5","input":[${Array.from({ length: 10_001 }, () => '{"type":"message","role":"user","content":"x"}').join(',')}]}`, 413, /more than 10000 messages/],
+  [
+    '/v1/responses',
+    `{"model":"gpt-5","input":[${Array.from({ length: 10_001 }, () => '{"type":"message","role":"user","content":"x"}').join(',')}]}`,
+    413,
+    /more than 10000 messages/,
+  ],
 ])('%s past a shape limit: refused in the provider shape, nothing upstream', async (path, text, status, message) => {
   const res = await rawRequest(stack.url, { path, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: Buffer.from(text) });
   expect(res.status).toBe(status);

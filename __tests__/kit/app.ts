@@ -10,7 +10,7 @@ import { createProxyMiddleware, fixRequestBody } from 'http-proxy-middleware';
 import { headroomCompression, type HeadroomMiddleware, type HeadroomOptions, type HeadroomResult } from '../../lib';
 import { startStandIn, type StandIn, type StandInMode } from './standin';
 import { startUpstream, type Upstream } from './upstream';
- 
+
 const express4 = require('express4') as typeof express5;
 
 export type ExpressMajor = 5 | 4;
@@ -67,9 +67,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(
-  opts: Partial<Omit<AppOptions, 'upstreamUrl'>> & { mode?: StandInMode; token?: string; lateMs?: number } = {},
-): Promise<Stack> {
+export async function startStack(opts: Partial<Omit<AppOptions, 'upstreamUrl'>> & { mode?: StandInMode; token?: string; lateMs?: number } = {}): Promise<Stack> {
   const standIn = await startStandIn({ mode: opts.mode, token: opts.token, lateMs: opts.lateMs });
   const upstream = await startUpstream();
   const { app, headroom, results } = createApp({

@@ -57,9 +57,7 @@ function responseObject(model: string, text: string, status: 'in_progress' | 'co
     status,
     model,
     output:
-      status === 'completed'
-        ? [{ type: 'message', id: 'msg_standin', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }]
-        : [],
+      status === 'completed' ? [{ type: 'message', id: 'msg_standin', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] : [],
     usage: status === 'completed' ? { input_tokens: 10, output_tokens: 5, total_tokens: 15 } : null,
   };
 }

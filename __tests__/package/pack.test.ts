@@ -39,10 +39,7 @@ beforeAll(async () => {
     await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...express, '@types/node@20'], { cwd: app });
     apps[name] = app;
   };
-  await Promise.all([
-    install('express5', ['express@5', '@types/express@5', 'http-proxy-middleware@3']),
-    install('express4', ['express@4', '@types/express@4']),
-  ]);
+  await Promise.all([install('express5', ['express@5', '@types/express@5', 'http-proxy-middleware@3']), install('express4', ['express@4', '@types/express@4'])]);
 }, 240_000);
 
 afterAll(() => rmSync(join(apps.express5, '..'), { recursive: true, force: true }));
@@ -98,7 +95,7 @@ test.each(['express5', 'express4'] as const)('%s: ESM default and named imports 
       "import { createRequire } from 'node:module';",
       "const cjs = createRequire(import.meta.url)('express-headroom');",
       "let msg = ''; try { headroomCompression({}); } catch (e) { msg = e instanceof HeadroomConfigError ? 'config-error' : 'other'; }",
-      "console.log(typeof headroomCompression, headroomCompression === named, named === cjs.headroomCompression, typeof compress, msg);",
+      'console.log(typeof headroomCompression, headroomCompression === named, named === cjs.headroomCompression, typeof compress, msg);',
     ].join('\n'),
   );
   expect(node(apps[name], ['check.mjs'])).toBe('function true true function config-error');
@@ -122,31 +119,35 @@ const USE = [
   "app.use(express.json({ limit: '64mb', verify: mw.verifyJson }));",
 ].join('\n');
 
-test.each(['express5', 'express4'] as const)('%s types: --strict, no skipLibCheck, no esModuleInterop; node10, node16 and bundler', async (name) => {
-  const app = apps[name];
-  writeFileSync(
-    join(app, 'check-cjs.ts'),
-    `import express = require('express');\nimport { headroomCompression, headroomCompression as named, type HeadroomOptions, type HeadroomResult } from 'express-headroom';\nimport headroomDefault from 'express-headroom';\nimport { compress } from 'express-headroom/compressor';\n${USE}\n`,
-  );
-  writeFileSync(
-    join(app, 'check-esm.mts'),
-    `import express from 'express';\nimport headroomDefault, { headroomCompression, headroomCompression as named, type HeadroomOptions, type HeadroomResult } from 'express-headroom';\nimport { compress } from 'express-headroom/compressor';\n${USE}\n`,
-  );
-  writeFileSync(
-    join(app, 'check-bundler.ts'),
-    `import express from 'express';\nimport headroomDefault, { headroomCompression, headroomCompression as named, type HeadroomOptions, type HeadroomResult } from 'express-headroom';\nimport { compress } from 'express-headroom/compressor';\n${USE}\n`,
-  );
-  const common = ['--noEmit', '--strict', '--types', 'node', '--typeRoots', join(app, 'node_modules/@types')];
-  const runs: Array<[string, string[]]> = [
-    ['node10', [...common, '--module', 'commonjs', '--moduleResolution', 'node10', 'check-cjs.ts']],
-    ['node16', [...common, '--module', 'node16', '--moduleResolution', 'node16', 'check-esm.mts']],
-    // bundler resolution reads `import` conditions; esModuleInterop-free default import of express needs allowSyntheticDefaultImports, as bundlers assume.
-    ['bundler', [...common, '--module', 'esnext', '--moduleResolution', 'bundler', '--allowSyntheticDefaultImports', 'check-bundler.ts']],
-  ];
-  const results = await Promise.allSettled(runs.map(([, a]) => run(process.execPath, [tsc, ...a], { cwd: app })));
-  const failures = results.map((r, i) => (r.status === 'rejected' ? `${runs[i][0]}: ${(r.reason as { stdout?: string }).stdout}` : '')).filter(Boolean);
-  expect(failures).toEqual([]);
-}, 120_000);
+test.each(['express5', 'express4'] as const)(
+  '%s types: --strict, no skipLibCheck, no esModuleInterop; node10, node16 and bundler',
+  async (name) => {
+    const app = apps[name];
+    writeFileSync(
+      join(app, 'check-cjs.ts'),
+      `import express = require('express');\nimport { headroomCompression, headroomCompression as named, type HeadroomOptions, type HeadroomResult } from 'express-headroom';\nimport headroomDefault from 'express-headroom';\nimport { compress } from 'express-headroom/compressor';\n${USE}\n`,
+    );
+    writeFileSync(
+      join(app, 'check-esm.mts'),
+      `import express from 'express';\nimport headroomDefault, { headroomCompression, headroomCompression as named, type HeadroomOptions, type HeadroomResult } from 'express-headroom';\nimport { compress } from 'express-headroom/compressor';\n${USE}\n`,
+    );
+    writeFileSync(
+      join(app, 'check-bundler.ts'),
+      `import express from 'express';\nimport headroomDefault, { headroomCompression, headroomCompression as named, type HeadroomOptions, type HeadroomResult } from 'express-headroom';\nimport { compress } from 'express-headroom/compressor';\n${USE}\n`,
+    );
+    const common = ['--noEmit', '--strict', '--types', 'node', '--typeRoots', join(app, 'node_modules/@types')];
+    const runs: Array<[string, string[]]> = [
+      ['node10', [...common, '--module', 'commonjs', '--moduleResolution', 'node10', 'check-cjs.ts']],
+      ['node16', [...common, '--module', 'node16', '--moduleResolution', 'node16', 'check-esm.mts']],
+      // bundler resolution reads `import` conditions; esModuleInterop-free default import of express needs allowSyntheticDefaultImports, as bundlers assume.
+      ['bundler', [...common, '--module', 'esnext', '--moduleResolution', 'bundler', '--allowSyntheticDefaultImports', 'check-bundler.ts']],
+    ];
+    const results = await Promise.allSettled(runs.map(([, a]) => run(process.execPath, [tsc, ...a], { cwd: app })));
+    const failures = results.map((r, i) => (r.status === 'rejected' ? `${runs[i][0]}: ${(r.reason as { stdout?: string }).stdout}` : '')).filter(Boolean);
+    expect(failures).toEqual([]);
+  },
+  120_000,
+);
 
 test('the CLI bin runs from the installed package', () => {
   const out = execFileSync(join(apps.express5, 'node_modules/.bin/express-headroom-compressor'), ['--help'], { cwd: apps.express5, encoding: 'utf8' });

@@ -25,7 +25,7 @@ import { createProxyMiddleware, fixRequestBody } from 'http-proxy-middleware';
 import { headroomCompression } from '../../lib';
 import { compress } from '../../lib/compressor';
 import { CHAINS, MAJORS, MODES, type Chain, type Mode } from './crash-targets';
- 
+
 const express4 = require('express4') as typeof express5;
 
 function explain(err: unknown): string {
@@ -51,7 +51,6 @@ const logger = {
     process.stderr.write(`[headroom error] ${msg ?? ''} ${JSON.stringify(obj)}\n`);
   },
 };
-
 
 /** body-parser's error types (`err.type`): errors of the app's own parser, not of the middleware. */
 const BODY_PARSER_TYPES = new Set([

@@ -156,7 +156,12 @@ function crashExcerpt(stderr: string): string {
 /** A response body for a failure message: Express's HTML error page shortened to its first line. */
 function snippetOf(text: string): string {
   const pre = /<pre>([\s\S]*?)(<br>|<\/pre>)/.exec(text);
-  const s = pre ? `[html] ${pre[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&nbsp;/g, ' ')}` : text;
+  const s = pre
+    ? `[html] ${pre[1]
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&nbsp;/g, ' ')}`
+    : text;
   return JSON.stringify(s.slice(0, 300));
 }
 
@@ -164,9 +169,7 @@ function snippetOf(text: string): string {
 // Requests
 
 type Outcome =
-  | { kind: 'response'; status: number; headers: http.IncomingHttpHeaders; text: string }
-  | { kind: 'timeout'; ms: number }
-  | { kind: 'socket'; code: string; message: string };
+  { kind: 'response'; status: number; headers: http.IncomingHttpHeaders; text: string } | { kind: 'timeout'; ms: number } | { kind: 'socket'; code: string; message: string };
 
 /** POSTs exact bytes on a fresh connection; resolves (never rejects) with what happened. */
 function post(port: number, urlPath: string, headers: Record<string, string>, bytes: Buffer, timeoutMs: number): Promise<Outcome> {
@@ -178,20 +181,17 @@ function post(port: number, urlPath: string, headers: Record<string, string>, by
       clearTimeout(timer);
       resolve(o);
     };
-    const req = http.request(
-      { host: '127.0.0.1', port, path: urlPath, method: 'POST', agent: false, headers: { 'content-length': String(bytes.length), ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          // Keep the head only: bodies of interest are small error JSON.
-          if (size < 64 * 1024) chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => finish({ kind: 'response', status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err: NodeJS.ErrnoException) => finish({ kind: 'socket', code: err.code ?? 'ERR', message: err.message }));
-      },
-    );
+    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', agent: false, headers: { 'content-length': String(bytes.length), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        // Keep the head only: bodies of interest are small error JSON.
+        if (size < 64 * 1024) chunks.push(c);
+        size += c.length;
+      });
+      res.on('end', () => finish({ kind: 'response', status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (err: NodeJS.ErrnoException) => finish({ kind: 'socket', code: err.code ?? 'ERR', message: err.message }));
+    });
     const timer = setTimeout(() => {
       finish({ kind: 'timeout', ms: timeoutMs });
       req.destroy();
@@ -328,7 +328,8 @@ function judge(o: Outcome, chain: Chain, v: Variant): string | undefined {
   if (o.kind === 'timeout') return `no response within ${o.ms} ms (hang)`;
   if (o.kind === 'socket') return `socket error ${o.code}: ${o.message}`;
   const snippet = snippetOf(o.text);
-  if (o.status >= 500) return `status ${o.status} (${o.headers['x-crash-child-error'] ? `express error handler, ${o.headers['x-crash-child-error']}` : 'no express error'}): ${snippet}`;
+  if (o.status >= 500)
+    return `status ${o.status} (${o.headers['x-crash-child-error'] ? `express error handler, ${o.headers['x-crash-child-error']}` : 'no express error'}): ${snippet}`;
   if (o.status >= 400) {
     const tag = String(o.headers['x-crash-child-error'] ?? '');
     if (chain !== 'plain' && BODY_PARSER_TAG.test(tag)) return undefined; // the app's express.json() refused it
@@ -353,7 +354,11 @@ function count(chain: Chain, o: Outcome): void {
   const key = `${chain} ${o.kind === 'response' ? o.status : o.kind}`;
   tally.set(key, (tally.get(key) ?? 0) + 1);
 }
-const tallyText = () => [...tally].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}: ${n}`).join(', ');
+const tallyText = () =>
+  [...tally]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
 
 function variantText(v: Variant): string {
   return `${v.path} mode=${v.mode} optIn=${v.optIn}${v.bypass ? ' bypass' : ''}${v.gzip ? ' gzip' : ''}`;
@@ -406,7 +411,9 @@ async function throughEveryChain(c: Case, v: Variant): Promise<void> {
     if (problem) failures.push({ target: `${chain}/e${major}`, what: problem });
   }
   if (failures.length) {
-    throw new Error(`${failures.length}/${TARGETS.length} targets failed for ${variantText(v)} (${bytes.length} bytes sent):\n${failures.map((f) => `  ${f.target}: ${f.what}`).join('\n')}`);
+    throw new Error(
+      `${failures.length}/${TARGETS.length} targets failed for ${variantText(v)} (${bytes.length} bytes sent):\n${failures.map((f) => `  ${f.target}: ${f.what}`).join('\n')}`,
+    );
   }
 }
 
@@ -423,10 +430,19 @@ const variantArb: fc.Arbitrary<Variant> = fc.record({
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
 /** Strings with lone surrogates (escaped by JSON.stringify as \udXXX: valid JSON). */
-const jsString = fc.string({ unit: fc.oneof({ weight: 6, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) }, { weight: 1, arbitrary: loneSurrogate }), maxLength: 60 });
+const jsString = fc.string({
+  unit: fc.oneof({ weight: 6, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) }, { weight: 1, arbitrary: loneSurrogate }),
+  maxLength: 60,
+});
 /** A string literal that may hold raw bytes that are not UTF-8 (or not JSON). */
 const rawStringLit = fc
-  .array(fc.oneof(jsString.map((s) => JSON.stringify(s).slice(1, -1)), fc.nat({ max: RAW_SEQUENCES.length - 1 }).map(rawToken)), { maxLength: 6 })
+  .array(
+    fc.oneof(
+      jsString.map((s) => JSON.stringify(s).slice(1, -1)),
+      fc.nat({ max: RAW_SEQUENCES.length - 1 }).map(rawToken),
+    ),
+    { maxLength: 6 },
+  )
   .map((pieces) => `"${pieces.join('')}"`);
 /** Tool output the embedded compressor has work on: JSON rows, log lines, a listing. */
 const toolText = fc.record({ kind: fc.constantFrom('json', 'log', 'list'), n: fc.integer({ min: 1, max: 800 }) }).map(({ kind, n }) => {
@@ -458,27 +474,91 @@ const sometimes = <T>(arb: fc.Arbitrary<T>, weight = 1, outOf = 4): fc.Arbitrary
 const maybeProto = sometimes(protoField);
 const withProto = (fields: Array<[string, string]>, p: [string, string] | undefined): Array<[string, string]> => (p ? [p, ...fields] : fields);
 
-const textPart = fc.tuple(anyLit, maybeProto).map(([t, p]) => objText(withProto([['type', '"text"'], ['text', t]], p)));
-const imagePart = fc.constant(objText([['type', '"image"'], ['source', '{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}']]));
+const textPart = fc.tuple(anyLit, maybeProto).map(([t, p]) =>
+  objText(
+    withProto(
+      [
+        ['type', '"text"'],
+        ['text', t],
+      ],
+      p,
+    ),
+  ),
+);
+const imagePart = fc.constant(
+  objText([
+    ['type', '"image"'],
+    ['source', '{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}'],
+  ]),
+);
 const partsLit = fc.array(fc.oneof(textPart, imagePart, jsonLit), { maxLength: 4 }).map(arrText);
 
-const openaiToolRow = fc
-  .tuple(anyLit, fc.oneof(strLit, partsLit, jsonLit), maybeProto)
-  .map(([id, content, p]) => objText(withProto([['role', '"tool"'], ['tool_call_id', id], ['content', content]], p)));
-const toolResultBlock = fc
-  .tuple(anyLit, fc.oneof(strLit, partsLit, jsonLit), fc.option(fc.boolean(), { nil: undefined }), maybeProto)
-  .map(([id, content, isError, p]) => {
-    const fields: Array<[string, string]> = [['type', '"tool_result"'], ['tool_use_id', id], ['content', content]];
-    if (isError !== undefined) fields.push(['is_error', String(isError)]);
-    return objText(withProto(fields, p));
-  });
+const openaiToolRow = fc.tuple(anyLit, fc.oneof(strLit, partsLit, jsonLit), maybeProto).map(([id, content, p]) =>
+  objText(
+    withProto(
+      [
+        ['role', '"tool"'],
+        ['tool_call_id', id],
+        ['content', content],
+      ],
+      p,
+    ),
+  ),
+);
+const toolResultBlock = fc.tuple(anyLit, fc.oneof(strLit, partsLit, jsonLit), fc.option(fc.boolean(), { nil: undefined }), maybeProto).map(([id, content, isError, p]) => {
+  const fields: Array<[string, string]> = [
+    ['type', '"tool_result"'],
+    ['tool_use_id', id],
+    ['content', content],
+  ];
+  if (isError !== undefined) fields.push(['is_error', String(isError)]);
+  return objText(withProto(fields, p));
+});
 const anthropicUserRow = fc
   .tuple(fc.oneof(strLit, fc.array(fc.oneof(toolResultBlock, textPart, imagePart, jsonLit), { maxLength: 4 }).map(arrText)), maybeProto)
-  .map(([content, p]) => objText(withProto([['role', '"user"'], ['content', content]], p)));
+  .map(([content, p]) =>
+    objText(
+      withProto(
+        [
+          ['role', '"user"'],
+          ['content', content],
+        ],
+        p,
+      ),
+    ),
+  );
 const assistantRow = fc
-  .tuple(fc.oneof(strLit, fc.constant('null'), fc.array(fc.tuple(anyLit, jsonLit).map(([id, input]) => objText([['type', '"tool_use"'], ['id', id], ['name', '"bash"'], ['input', input]])), { maxLength: 3 }).map(arrText)))
-  .map(([content]) => objText([['role', '"assistant"'], ['content', content]]));
-const otherRow = fc.tuple(fc.oneof(fc.constantFrom('"system"', '"developer"', '"function"', '5', 'null', '{}'), strLit), anyLit).map(([role, content]) => objText([['role', role], ['content', content]]));
+  .tuple(
+    fc.oneof(
+      strLit,
+      fc.constant('null'),
+      fc
+        .array(
+          fc.tuple(anyLit, jsonLit).map(([id, input]) =>
+            objText([
+              ['type', '"tool_use"'],
+              ['id', id],
+              ['name', '"bash"'],
+              ['input', input],
+            ]),
+          ),
+          { maxLength: 3 },
+        )
+        .map(arrText),
+    ),
+  )
+  .map(([content]) =>
+    objText([
+      ['role', '"assistant"'],
+      ['content', content],
+    ]),
+  );
+const otherRow = fc.tuple(fc.oneof(fc.constantFrom('"system"', '"developer"', '"function"', '5', 'null', '{}'), strLit), anyLit).map(([role, content]) =>
+  objText([
+    ['role', role],
+    ['content', content],
+  ]),
+);
 const row = fc.oneof(
   { weight: 4, arbitrary: openaiToolRow },
   { weight: 4, arbitrary: anthropicUserRow },
@@ -518,7 +598,10 @@ const structuredCase: fc.Arbitrary<Case> = fc
     truncate: truncateArb,
   })
   .map(({ model, messages, tools, system, stream, proto, truncate }) => {
-    const fields: Array<[string, string]> = [['model', model], ['messages', messages]];
+    const fields: Array<[string, string]> = [
+      ['model', model],
+      ['messages', messages],
+    ];
     if (tools !== undefined) fields.push(['tools', tools]);
     if (system !== undefined) fields.push(['system', system]);
     if (stream !== undefined) fields.push(['stream', String(stream)]);
@@ -527,10 +610,33 @@ const structuredCase: fc.Arbitrary<Case> = fc
 
 const jsonValueCase: fc.Arbitrary<Case> = fc.oneof(
   fc.tuple(fc.jsonValue(), truncateArb).map(([v, truncate]) => new Case('fc.jsonValue() as the whole body', { kind: 'raw', text: JSON.stringify(v), truncate })),
-  fc.jsonValue().map((v) => new Case('fc.jsonValue() as messages', { kind: 'object', fields: [['model', '"m"'], ['messages', JSON.stringify(v)]] })),
-  fc.jsonValue().map((v) => new Case('fc.jsonValue() as a tool row content', { kind: 'object', fields: [['messages', `[{"role":"tool","tool_call_id":"t","content":${JSON.stringify(v)}}]`]] })),
-  fc.jsonValue().map((v) => new Case('fc.jsonValue() as a tool_result content', { kind: 'object', fields: [['messages', `[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":${JSON.stringify(v)}}]}]`]] })),
-  fc.dictionary(fc.string(), fc.jsonValue()).map((d) => new Case('fc.dictionary of fc.jsonValue() as the body', { kind: 'object', fields: Object.entries(d).map(([k, v]) => [k, JSON.stringify(v)]) })),
+  fc.jsonValue().map(
+    (v) =>
+      new Case('fc.jsonValue() as messages', {
+        kind: 'object',
+        fields: [
+          ['model', '"m"'],
+          ['messages', JSON.stringify(v)],
+        ],
+      }),
+  ),
+  fc
+    .jsonValue()
+    .map(
+      (v) => new Case('fc.jsonValue() as a tool row content', { kind: 'object', fields: [['messages', `[{"role":"tool","tool_call_id":"t","content":${JSON.stringify(v)}}]`]] }),
+    ),
+  fc
+    .jsonValue()
+    .map(
+      (v) =>
+        new Case('fc.jsonValue() as a tool_result content', {
+          kind: 'object',
+          fields: [['messages', `[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":${JSON.stringify(v)}}]}]`]],
+        }),
+    ),
+  fc
+    .dictionary(fc.string(), fc.jsonValue())
+    .map((d) => new Case('fc.dictionary of fc.jsonValue() as the body', { kind: 'object', fields: Object.entries(d).map(([k, v]) => [k, JSON.stringify(v)]) })),
 );
 
 type Where = 'top' | 'message-content' | 'tool-row-content' | 'tool-result-content' | 'tools' | 'message-field' | 'tool-text-string';
@@ -544,7 +650,15 @@ function deepCase(depth: number, kind: 'array' | 'object' | 'mixed', where: Wher
   switch (where) {
     case 'top':
       // An array stays the whole body; objects nest under one key, so the body can still opt in.
-      return kind === 'array' ? new Case(label, { kind: 'raw', text: deep }) : new Case(label, { kind: 'object', fields: [['a', deepText(depth - 1, kind)], ['messages', `[${NEW_TOOL_ROW}]`]] });
+      return kind === 'array'
+        ? new Case(label, { kind: 'raw', text: deep })
+        : new Case(label, {
+            kind: 'object',
+            fields: [
+              ['a', deepText(depth - 1, kind)],
+              ['messages', `[${NEW_TOOL_ROW}]`],
+            ],
+          });
     case 'message-content':
       return new Case(label, { kind: 'object', fields: [['model', '"m"'], msgs(`{"role":"user","content":${deep}}`)] });
     case 'tool-row-content':
@@ -552,7 +666,14 @@ function deepCase(depth: number, kind: 'array' | 'object' | 'mixed', where: Wher
     case 'tool-result-content':
       return new Case(label, { kind: 'object', fields: [['model', '"m"'], msgs(`{"role":"user","content":[{"type":"tool_result","tool_use_id":"t0","content":${deep}}]}`)] });
     case 'tools':
-      return new Case(label, { kind: 'object', fields: [['model', '"m"'], ['messages', `[${NEW_TOOL_ROW}]`], ['tools', `[{"type":"function","function":{"name":"f","parameters":${deep}}}]`]] });
+      return new Case(label, {
+        kind: 'object',
+        fields: [
+          ['model', '"m"'],
+          ['messages', `[${NEW_TOOL_ROW}]`],
+          ['tools', `[{"type":"function","function":{"name":"f","parameters":${deep}}}]`],
+        ],
+      });
     case 'message-field':
       return new Case(label, { kind: 'object', fields: [['model', '"m"'], msgs(`{"role":"tool","tool_call_id":"t0","content":"x","extra":${deep}}`)] });
     case 'tool-text-string':
@@ -590,15 +711,24 @@ afterAll(async () => {
 }, 15_000);
 
 test('fc.jsonValue() bodies, whole and inside messages', async () => {
-  await fc.assert(fc.asyncProperty(jsonValueCase, variantArb, (c, v) => throughEveryChain(c, v)), params(100));
+  await fc.assert(
+    fc.asyncProperty(jsonValueCase, variantArb, (c, v) => throughEveryChain(c, v)),
+    params(100),
+  );
 }, 120_000);
 
 test('messages arrays of arbitrary shapes (tool rows, tool_results, junk, raw bytes, __proto__, truncated, wide)', async () => {
-  await fc.assert(fc.asyncProperty(structuredCase, variantArb, (c, v) => throughEveryChain(c, v)), params(80));
+  await fc.assert(
+    fc.asyncProperty(structuredCase, variantArb, (c, v) => throughEveryChain(c, v)),
+    params(80),
+  );
 }, 120_000);
 
 test('deep nesting (1k–50k levels) at the top, inside messages, inside tools', async () => {
-  await fc.assert(fc.asyncProperty(deepArb, variantArb, (c, v) => throughEveryChain(c, v)), params(60));
+  await fc.assert(
+    fc.asyncProperty(deepArb, variantArb, (c, v) => throughEveryChain(c, v)),
+    params(60),
+  );
 }, 120_000);
 
 // ---------------------------------------------------------------------------------------------
@@ -637,7 +767,14 @@ const FIXED: Fixed[] = [
   { name: '50,000-level JSON as tool output text', case: () => deepCase(50_000, 'mixed', 'tool-text-string'), variants: ALL_VARIANTS },
   {
     name: '200,000 tiny messages',
-    case: () => new Case('200k tiny messages', { kind: 'object', fields: [['model', '"m"'], ['messages', wideMessages(200_000)]] }),
+    case: () =>
+      new Case('200k tiny messages', {
+        kind: 'object',
+        fields: [
+          ['model', '"m"'],
+          ['messages', wideMessages(200_000)],
+        ],
+      }),
     variants: HEAVY_VARIANTS,
   },
   {
@@ -649,25 +786,30 @@ const FIXED: Fixed[] = [
 ];
 
 describe('fixed worst cases, every chain', () => {
-  test.each(FIXED.map((f) => [f.name, f] as const))('%s', async (_name, f) => {
-    const c = f.case();
-    const prebuilt = f.bytes?.();
-    const failures: string[] = [];
-    const broken = new Set<string>();
-    for (const v of f.variants) {
-      const bytes = prebuilt ?? render(c.spec, v);
-      for (const [chain, major] of TARGETS) {
-        const target = `${chain}/e${major}`;
-        // After a crash or a hang on a target, its later variants are skipped: each would only cost
-        // another restart or another timeout. Other failures go on to the next variant.
-        if (broken.has(target)) continue;
-        const { problem, died, hung } = await sendOne(chain, major, v, bytes, f.name);
-        if (died || hung) broken.add(target);
-        if (problem) failures.push(`  ${target} ${variantText(v)} (${bytes.length} bytes): ${problem}`);
+  test.each(FIXED.map((f) => [f.name, f] as const))(
+    '%s',
+    async (_name, f) => {
+      const c = f.case();
+      const prebuilt = f.bytes?.();
+      const failures: string[] = [];
+      const broken = new Set<string>();
+      for (const v of f.variants) {
+        const bytes = prebuilt ?? render(c.spec, v);
+        for (const [chain, major] of TARGETS) {
+          const target = `${chain}/e${major}`;
+          // After a crash or a hang on a target, its later variants are skipped: each would only cost
+          // another restart or another timeout. Other failures go on to the next variant.
+          if (broken.has(target)) continue;
+          const { problem, died, hung } = await sendOne(chain, major, v, bytes, f.name);
+          if (died || hung) broken.add(target);
+          if (problem) failures.push(`  ${target} ${variantText(v)} (${bytes.length} bytes): ${problem}`);
+        }
       }
-    }
-    if (failures.length) throw new Error(`${f.name}: ${failures.length} request(s) failed (after a crash or hang, that target's later variants are skipped):\n${failures.join('\n')}`);
-  }, 120_000);
+      if (failures.length)
+        throw new Error(`${f.name}: ${failures.length} request(s) failed (after a crash or hang, that target's later variants are skipped):\n${failures.join('\n')}`);
+    },
+    120_000,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -47,7 +47,10 @@ beforeAll(async () => {
 afterAll(async () => close());
 
 const text = fc.string({ unit: 'grapheme', maxLength: 400 });
-const bigText = fc.oneof(text, text.map((t) => t.repeat(8)));
+const bigText = fc.oneof(
+  text,
+  text.map((t) => t.repeat(8)),
+);
 const cacheControl = fc.option(fc.constant({ type: 'ephemeral' }), { nil: undefined });
 const noUndefined = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
@@ -59,7 +62,11 @@ const openaiMessage = fc.oneof(
     content: fc.option(text, { nil: null }),
     tool_calls: fc.array(fc.record({ id: fc.string(), type: fc.constant('function'), function: fc.record({ name: fc.string(), arguments: fc.string() }) }), { maxLength: 2 }),
   }),
-  fc.record({ role: fc.constant('tool'), tool_call_id: fc.string(), content: fc.oneof(bigText, fc.array(fc.record({ type: fc.constant('text'), text: bigText }), { maxLength: 3 })) }),
+  fc.record({
+    role: fc.constant('tool'),
+    tool_call_id: fc.string(),
+    content: fc.oneof(bigText, fc.array(fc.record({ type: fc.constant('text'), text: bigText }), { maxLength: 3 })),
+  }),
 );
 
 const anthropicBlock = fc.oneof(
@@ -69,7 +76,16 @@ const anthropicBlock = fc.oneof(
     tool_use_id: fc.string(),
     is_error: fc.option(fc.boolean(), { nil: undefined }),
     cache_control: cacheControl,
-    content: fc.oneof(bigText, fc.array(fc.oneof(fc.record({ type: fc.constant('text'), text: bigText }), fc.record({ type: fc.constant('image'), source: fc.record({ type: fc.constant('base64'), data: fc.base64String() }) })), { maxLength: 3 })),
+    content: fc.oneof(
+      bigText,
+      fc.array(
+        fc.oneof(
+          fc.record({ type: fc.constant('text'), text: bigText }),
+          fc.record({ type: fc.constant('image'), source: fc.record({ type: fc.constant('base64'), data: fc.base64String() }) }),
+        ),
+        { maxLength: 3 },
+      ),
+    ),
   }),
   fc.record({ type: fc.constant('image'), source: fc.record({ type: fc.constant('base64'), media_type: fc.constant('image/png'), data: fc.base64String() }) }),
 );
@@ -98,7 +114,11 @@ const extras = fc.record({
 
 /** What the "service" answers: valid compressions, garbage, wrong counts, mangled rows, throws. */
 const replyPlan: fc.Arbitrary<ReplyPlan> = fc.oneof(
-  fc.constant<ReplyPlan>((r) => ({ messages: r.messages.map((m) => ({ ...m, content: typeof m.content === 'string' ? m.content.slice(0, 10) : m.content })), tokens_before: 10, tokens_after: 2 })),
+  fc.constant<ReplyPlan>((r) => ({
+    messages: r.messages.map((m) => ({ ...m, content: typeof m.content === 'string' ? m.content.slice(0, 10) : m.content })),
+    tokens_before: 10,
+    tokens_after: 2,
+  })),
   fc.constant<ReplyPlan>((r) => ({ messages: r.messages })),
   fc.string({ minLength: 1 }).map((extra) => ((r: CompressRequest) => ({ messages: r.messages.map((m) => ({ ...m, content: `${m.content}${extra}` })) })) as ReplyPlan),
   fc.constant<ReplyPlan>((r) => ({ messages: r.messages.slice(1) })),
@@ -107,9 +127,14 @@ const replyPlan: fc.Arbitrary<ReplyPlan> = fc.oneof(
   }),
   fc.anything().map((junk) => ((r: CompressRequest) => ({ messages: r.messages.map(() => junk) })) as ReplyPlan),
   fc.anything().map((junk) => (() => junk) as ReplyPlan),
-  fc.array(fc.oneof(fc.string(), fc.anything()), { maxLength: 4 }).map(
-    (contents) => ((r: CompressRequest) => ({ messages: r.messages.map((m, i) => ({ role: i % 2 ? 'assistant' : m.role, content: contents[i % Math.max(1, contents.length)] ?? m.content })) })) as ReplyPlan,
-  ),
+  fc
+    .array(fc.oneof(fc.string(), fc.anything()), { maxLength: 4 })
+    .map(
+      (contents) =>
+        ((r: CompressRequest) => ({
+          messages: r.messages.map((m, i) => ({ role: i % 2 ? 'assistant' : m.role, content: contents[i % Math.max(1, contents.length)] ?? m.content })),
+        })) as ReplyPlan,
+    ),
 );
 
 /** Leaf paths where two JSON values differ. */

@@ -40,7 +40,16 @@ suite('admin UI in Chromium', () => {
     t = await startUiTraffic();
     browser = await chromium.launch({
       executablePath,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
     page = await context.newPage();
@@ -61,7 +70,11 @@ suite('admin UI in Chromium', () => {
 
   const url = (path: string) => `${t.stack.url}${path}`;
   const rowIds = () => page.locator('tbody tr[data-request-id]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-request-id')));
-  const newestFirst = (kinds: Kind[]) => kinds.map((k) => t.rows[k]).sort((a, b) => b.received_at - a.received_at).map((r) => r.request_id);
+  const newestFirst = (kinds: Kind[]) =>
+    kinds
+      .map((k) => t.rows[k])
+      .sort((a, b) => b.received_at - a.received_at)
+      .map((r) => r.request_id);
 
   test('without a session: the login form; a wrong key is refused and no cookie is set', async () => {
     const res = await page.goto(url('/ui'));

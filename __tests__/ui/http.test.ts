@@ -180,7 +180,9 @@ describe('escaping', () => {
 
     const escaped = '&lt;script&gt;alert(1)&lt;/script&gt;';
     const list = await request(app).get('/ui').set('cookie', cookie);
-    const filtered = await request(app).get(`/ui?key_alias=${encodeURIComponent(XSS)}`).set('cookie', cookie);
+    const filtered = await request(app)
+      .get(`/ui?key_alias=${encodeURIComponent(XSS)}`)
+      .set('cookie', cookie);
     const detail = await request(app).get(`/ui/requests/${id}`).set('cookie', cookie);
     for (const page of [list, filtered, detail]) {
       expect(page.status).toBe(200);
@@ -225,7 +227,9 @@ describe('escaping', () => {
     expect(list.text).toContain('<option value="attr&quot;test" selected>');
     expect(list.text).toContain('data-request-id="q&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"');
     expect(list.text).not.toContain('<img');
-    const detail = await request(app).get(`/ui/requests/${encodeURIComponent(id)}`).set('cookie', cookie);
+    const detail = await request(app)
+      .get(`/ui/requests/${encodeURIComponent(id)}`)
+      .set('cookie', cookie);
     expect(detail.status).toBe(200);
     expect(detail.text).not.toMatch(/<img|<i>|<b>/);
     expect(detail.text).toContain('connect &lt;ECONNREFUSED&gt; &quot;x&quot; &amp; y');
@@ -295,7 +299,7 @@ describe('pagination and filters', () => {
     expect(stack.gateway.spend.page({ headroom_status: 'failed', limit: 1000, offset: 0 }).total).toBe(failed.length);
   });
 
-  test('the totals strip: today\'s requests, share compressed, tokens saved, compress-step p50/p95', async () => {
+  test("the totals strip: today's requests, share compressed, tokens saved, compress-step p50/p95", async () => {
     // 20 compressed calls at 1..20 ms, and one from yesterday that must not count.
     for (let i = 1; i <= 20; i++) {
       stack.gateway.spend.insert(
@@ -312,7 +316,15 @@ describe('pagination and filters', () => {
         }),
       );
     }
-    stack.gateway.spend.insert(entry('tot-old', startOfDay() - 1000, { key_alias: 'totals', headroom_status: 'compressed', tokens_saved: 99_999, compress_ms: 500, headroom_started_at: startOfDay() - 999 }));
+    stack.gateway.spend.insert(
+      entry('tot-old', startOfDay() - 1000, {
+        key_alias: 'totals',
+        headroom_status: 'compressed',
+        tokens_saved: 99_999,
+        compress_ms: 500,
+        headroom_started_at: startOfDay() - 999,
+      }),
+    );
     stack.gateway.spend.insert(entry('tot-skip', base + 50, { key_alias: 'totals' }));
 
     expect(stack.gateway.spend.totals({ since: startOfDay(), key_alias: 'totals' })).toEqual({

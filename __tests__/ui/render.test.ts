@@ -17,11 +17,19 @@ describe('escapeHtml and html``', () => {
   test('every interpolated value is escaped; only html`` results pass as markup', () => {
     const alias = '<img src=x onerror=alert(1)>';
     expect(html`<td title="${alias}">${alias}</td>`.value).toBe('<td title="&lt;img src=x onerror=alert(1)&gt;">&lt;img src=x onerror=alert(1)&gt;</td>');
-    expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.value).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
+    expect(
+      html`<ul>
+        ${['<a>', html`<li>${'<b>'}</li>`]}
+      </ul>`.value,
+    ).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
     expect(html`${null}${undefined}${false}${0}`.value).toBe('0');
     // A string that looks like markup is still text, even when it came from an earlier render.
     expect(html`${html`<b>x</b>`.value}`.value).toBe('&lt;b&gt;x&lt;/b&gt;');
-    expect(html`<style>${trusted('a>b{}')}</style>`.value).toBe('<style>a>b{}</style>');
+    expect(
+      html`<style>
+        ${trusted('a>b{}')}
+      </style>`.value,
+    ).toBe('<style>a>b{}</style>');
   });
 });
 
@@ -101,7 +109,14 @@ describe('timeline', () => {
 
   test('a skipped request: the compression step is a marker where the upstream call began, with the reason', () => {
     const t = timeline(
-      row({ headroom_status: 'skipped', headroom_reason: 'below_min_tokens', upstream_started_at: t0 + 5, upstream_first_byte_at: t0 + 50, upstream_ended_at: t0 + 98, upstream_status: 200 }),
+      row({
+        headroom_status: 'skipped',
+        headroom_reason: 'below_min_tokens',
+        upstream_started_at: t0 + 5,
+        upstream_first_byte_at: t0 + 50,
+        upstream_ended_at: t0 + 98,
+        upstream_status: 200,
+      }),
     );
     const hr = t.steps[1];
     expect(hr).toMatchObject({ ran: false, durationMs: null, leftPct: 5, widthPct: 0 });
@@ -117,7 +132,15 @@ describe('timeline', () => {
     expect(rejected.steps[2].note).toBe('not called: the gateway answered 401 itself (unauthorized)');
 
     const closed = timeline(
-      row({ status: 502, headroom_status: 'failed', headroom_error_code: 'HEADROOM_TIMEOUT', headroom_started_at: t0 + 2, headroom_ended_at: t0 + 95, compress_ms: 93.1, ended_at: t0 + 96 }),
+      row({
+        status: 502,
+        headroom_status: 'failed',
+        headroom_error_code: 'HEADROOM_TIMEOUT',
+        headroom_started_at: t0 + 2,
+        headroom_ended_at: t0 + 95,
+        compress_ms: 93.1,
+        ended_at: t0 + 96,
+      }),
     );
     expect(closed.steps[1]).toMatchObject({ ran: true, durationMs: 93.1, note: 'failed (HEADROOM_TIMEOUT): answered 502 (fail closed)' });
     expect(closed.steps[2].ran).toBe(false);

@@ -57,7 +57,13 @@ export async function startUiTraffic(): Promise<UiTraffic> {
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"id":"msg_standin_slow","type":"message","role":"assistant",');
-        setTimeout(() => res.end('"model":"claude-sonnet-4-6","content":[{"type":"text","text":"Items 3 and 20 are failing."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":8}}'), 25);
+        setTimeout(
+          () =>
+            res.end(
+              '"model":"claude-sonnet-4-6","content":[{"type":"text","text":"Items 3 and 20 are failing."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":8}}',
+            ),
+          25,
+        );
       }, 40);
     };
     const sent: Partial<Record<Kind, { headers: Headers }>> = {};

@@ -51,7 +51,6 @@ describe('readRawBody', () => {
   });
 });
 
-
 test('decodeChunks: ASCII fast path and UTF-8 split across chunks decode the same text', async () => {
   const { decodeChunks } = await import('../../lib/body');
   for (const text of ['{"t":"plain ascii"}', '{"t":"naïve café ✓ 😀"}']) {

@@ -30,7 +30,13 @@ describe('findSlots', () => {
       { role: 'system', content: 'sys' },
       { role: 'user', content: 'old question' },
       { role: 'assistant', content: 'answer' },
-      { role: 'user', content: [{ type: 'text', text: 'older block' }, { type: 'image', source: {} }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'older block' },
+          { type: 'image', source: {} },
+        ],
+      },
       { role: 'assistant', content: 'x' },
       { role: 'user', content: 'live question' },
     ];
@@ -42,8 +48,27 @@ describe('findSlots', () => {
   test('text parts inside tool content; images and unknown shapes skipped', () => {
     const msgs = [
       { role: 'assistant', content: null, tool_calls: [] },
-      { role: 'tool', tool_call_id: 'a', content: [{ type: 'text', text: 'one' }, { type: 'image_url', image_url: {} }] },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: 'two' }, { type: 'image', source: {} }] }] },
+      {
+        role: 'tool',
+        tool_call_id: 'a',
+        content: [
+          { type: 'text', text: 'one' },
+          { type: 'image_url', image_url: {} },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          {
+            type: 'tool_result',
+            tool_use_id: 't',
+            content: [
+              { type: 'text', text: 'two' },
+              { type: 'image', source: {} },
+            ],
+          },
+        ],
+      },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'u', content: { weird: true } }] },
       null,
       'junk',
@@ -54,7 +79,19 @@ describe('findSlots', () => {
 
 describe('textOfServiceRow', () => {
   test('string content of the same role', () => expect(textOfServiceRow({ role: 'tool', content: 'x' }, 'tool')).toBe('x'));
-  test('text parts are joined', () => expect(textOfServiceRow({ role: 'tool', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }, 'tool')).toBe('ab'));
+  test('text parts are joined', () =>
+    expect(
+      textOfServiceRow(
+        {
+          role: 'tool',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 'b' },
+          ],
+        },
+        'tool',
+      ),
+    ).toBe('ab'));
   test('changed role, objects, images: refused', () => {
     expect(textOfServiceRow({ role: 'assistant', content: 'x' }, 'tool')).toBeUndefined();
     expect(textOfServiceRow({ role: 'tool', content: { a: 1 } }, 'tool')).toBeUndefined();

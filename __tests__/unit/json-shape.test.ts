@@ -64,7 +64,12 @@ describe('JsonShapeScanner against JSON.parse', () => {
       fc.property(fc.jsonValue(), (v) => {
         const text = JSON.stringify(v);
         expect(scanInPieces(text, []).depth).toBe(depthOf(v));
-        expect(scanInPieces(text, Array.from({ length: Buffer.byteLength(text) }, (_, i) => i)).depth).toBe(depthOf(v));
+        expect(
+          scanInPieces(
+            text,
+            Array.from({ length: Buffer.byteLength(text) }, (_, i) => i),
+          ).depth,
+        ).toBe(depthOf(v));
       }),
       { numRuns: 300 },
     );

@@ -55,7 +55,10 @@ describe('resolveOptions', () => {
   });
 
   test('an in-process compressor needs no apiBase', () => {
-    const c = resolveOptions({ compressor: (r) => ({ messages: r.messages, tokens_before: 0, tokens_after: 0, tokens_saved: 0, compression_ratio: 1, transforms_applied: [] }) }, env());
+    const c = resolveOptions(
+      { compressor: (r) => ({ messages: r.messages, tokens_before: 0, tokens_after: 0, tokens_saved: 0, compression_ratio: 1, transforms_applied: [] }) },
+      env(),
+    );
     expect(c.apiBase).toBeUndefined();
   });
 
@@ -133,12 +136,15 @@ describe('option mistakes say how to fix the call (issue 16)', () => {
     expect(configErrorOf(() => resolveOptions({ apiBase: 'http://127.0.0.1:1', limit }, env()))).toMatch(/under one byte/);
   });
 
-  test.each(['http://127.0.0.1:8787/v1', 'http://127.0.0.1:8787/v1/', 'https://h.example/headroom/V1'])('an apiBase ending in /v1 (%s) is refused with the root to pass', (base) => {
-    const message = configErrorOf(() => resolveOptions({ apiBase: base }, env()));
-    expect(message).toMatch(/ends in \/v1/);
-    expect(message).toMatch(/Pass the service root: 'https?:\/\/[^']+'/);
-    expect(message).not.toMatch(/root: '[^']*\/v1'/i);
-  });
+  test.each(['http://127.0.0.1:8787/v1', 'http://127.0.0.1:8787/v1/', 'https://h.example/headroom/V1'])(
+    'an apiBase ending in /v1 (%s) is refused with the root to pass',
+    (base) => {
+      const message = configErrorOf(() => resolveOptions({ apiBase: base }, env()));
+      expect(message).toMatch(/ends in \/v1/);
+      expect(message).toMatch(/Pass the service root: 'https?:\/\/[^']+'/);
+      expect(message).not.toMatch(/root: '[^']*\/v1'/i);
+    },
+  );
 
   test('HEADROOM_API_BASE ending in /v1 is refused too, and named', () => {
     expect(configErrorOf(() => resolveOptions({}, env({ HEADROOM_API_BASE: 'http://127.0.0.1:8787/v1' })))).toMatch(/HEADROOM_API_BASE .* ends in \/v1/);

@@ -41,21 +41,24 @@ describe('planCompression', () => {
 
   test('generated: every slot is either filled, sent, or left, never two of them', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ text: fc.constantFrom('a', 'b', 'c', 'd'), isNew: fc.boolean(), known: fc.option(fc.constantFrom('A', 'B'), { nil: undefined }) })), (rows) => {
-        const slots = rows.map((r, i) => slot(r.text, r.isNew, i));
-        // The memo answers per text (as it does: keyed by content).
-        const memo = new Map<string, string | undefined>();
-        rows.forEach((r) => memo.has(r.text) || memo.set(r.text, r.known));
-        const known = slots.map((s) => memo.get(s.text));
-        const plan = planCompression(slots, slots.map(keyOf), known);
-        const grouped = new Set([...plan.groups.values()].flat());
-        slots.forEach((s, i) => {
-          if (known[i] !== undefined) expect(grouped.has(s)).toBe(false);
-          else expect(grouped.has(s)).toBe(s.isNew);
-        });
-        expect(plan.memoHits).toBe(known.filter((k) => k !== undefined).length);
-        expect(new Set(plan.sendKeys).size).toBe(plan.sendKeys.length);
-      }),
+      fc.property(
+        fc.array(fc.record({ text: fc.constantFrom('a', 'b', 'c', 'd'), isNew: fc.boolean(), known: fc.option(fc.constantFrom('A', 'B'), { nil: undefined }) })),
+        (rows) => {
+          const slots = rows.map((r, i) => slot(r.text, r.isNew, i));
+          // The memo answers per text (as it does: keyed by content).
+          const memo = new Map<string, string | undefined>();
+          rows.forEach((r) => memo.has(r.text) || memo.set(r.text, r.known));
+          const known = slots.map((s) => memo.get(s.text));
+          const plan = planCompression(slots, slots.map(keyOf), known);
+          const grouped = new Set([...plan.groups.values()].flat());
+          slots.forEach((s, i) => {
+            if (known[i] !== undefined) expect(grouped.has(s)).toBe(false);
+            else expect(grouped.has(s)).toBe(s.isNew);
+          });
+          expect(plan.memoHits).toBe(known.filter((k) => k !== undefined).length);
+          expect(new Set(plan.sendKeys).size).toBe(plan.sendKeys.length);
+        },
+      ),
     );
   });
 });
@@ -78,7 +81,16 @@ describe('acceptAnswers', () => {
   });
 
   test('an unchanged answer is neither a change nor a rejection; text parts are joined', () => {
-    const rows = [{ role: 'tool', content: 'a long tool output' }, { role: 'tool', content: [{ type: 'text', text: 'ano' }, { type: 'text', text: 'ther' }] }];
+    const rows = [
+      { role: 'tool', content: 'a long tool output' },
+      {
+        role: 'tool',
+        content: [
+          { type: 'text', text: 'ano' },
+          { type: 'text', text: 'ther' },
+        ],
+      },
+    ];
     expect(acceptAnswers(sent.slice(0, 2), rows, ['tool', 'tool'])).toEqual([
       { text: 'a long tool output', rejected: false },
       { text: 'another', rejected: false },

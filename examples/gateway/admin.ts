@@ -52,9 +52,19 @@ function keyRoutes(app: express.Express, { keys, requireMaster }: AdminOptions):
       return keyResponse(record, key);
     }),
   );
-  app.post('/key/update', requireMaster, adminJson, keyHandler((body) => keyResponse(keys.update(body), (body as { key: string }).key)));
+  app.post(
+    '/key/update',
+    requireMaster,
+    adminJson,
+    keyHandler((body) => keyResponse(keys.update(body), (body as { key: string }).key)),
+  );
   // LiteLLM's: `{"keys": [...]}` → `{"deleted_keys": [...]}`. The next request with a deleted key gets 401 (lookups read SQLite each time).
-  app.post('/key/delete', requireMaster, adminJson, keyHandler((body) => ({ deleted_keys: keys.delete(body) })));
+  app.post(
+    '/key/delete',
+    requireMaster,
+    adminJson,
+    keyHandler((body) => ({ deleted_keys: keys.delete(body) })),
+  );
 }
 
 /** A KeyStore call as an endpoint: its KeyError becomes the admin error (404 for an unknown key, else 400). */

@@ -42,7 +42,7 @@ const DEFAULT_GUARDRAIL = 'headroom-compression';
 export function createGateway(config: GatewayConfig): Gateway {
   if (!config.masterKey) throw new Error('createGateway: masterKey is required (it guards /key/* and /spend/logs)');
   if (!config.headroomApiBase && !config.compressor) {
-    throw new Error('createGateway: pass headroomApiBase (a Headroom service) or compressor (the package\'s compress, in-process)');
+    throw new Error("createGateway: pass headroomApiBase (a Headroom service) or compressor (the package's compress, in-process)");
   }
   const logger = config.logger ?? consoleLogger;
   const bodyLimit = config.bodyLimit ?? '64mb';

@@ -128,15 +128,25 @@ async function main(): Promise<number> {
       if (!ok) failures.push(text);
     };
     console.log('');
-    check(got.length === session.turns.length, `upstream received ${got.length} of ${session.turns.length} requests, ${kb(upstreamBytes)} of the ${kb(clientBytes)} the client sent`);
+    check(
+      got.length === session.turns.length,
+      `upstream received ${got.length} of ${session.turns.length} requests, ${kb(upstreamBytes)} of the ${kb(clientBytes)} the client sent`,
+    );
     check(
       got.every((r) => r.headers['x-api-key'] === PROVIDER_KEY && !r.raw.includes(key.key) && r.headers.authorization === undefined),
       'each carried the provider key as x-api-key; the virtual key never went upstream',
     );
     const signatures = (body: any) =>
-      (body?.messages ?? []).flatMap((m: any) => (Array.isArray(m.content) ? m.content : [])).filter((b: any) => b.type === 'thinking').map((b: any) => b.signature);
+      (body?.messages ?? [])
+        .flatMap((m: any) => (Array.isArray(m.content) ? m.content : []))
+        .filter((b: any) => b.type === 'thinking')
+        .map((b: any) => b.signature);
     check(
-      got.every((r, i) => JSON.stringify(signatures(r.json)) === JSON.stringify(signatures(session.turns[i].body)) && JSON.stringify(r.json.system) === JSON.stringify(session.turns[i].body.system)),
+      got.every(
+        (r, i) =>
+          JSON.stringify(signatures(r.json)) === JSON.stringify(signatures(session.turns[i].body)) &&
+          JSON.stringify(r.json.system) === JSON.stringify(session.turns[i].body.system),
+      ),
       'system blocks (with cache_control) and thinking signatures arrived unchanged',
     );
     check(logs.length === session.turns.length && logs.every((l) => l.key_alias === 'claude-code-demo'), `GET /spend/logs holds ${logs.length} rows for key claude-code-demo`);

@@ -42,10 +42,12 @@ export function v1Errors(logger: Logger, bodyLimit: string): ErrorRequestHandler
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const e = err as HttpError;
     if (e?.type === 'request.aborted') return void res.destroy();
-    if (e?.type === 'entity.too.complex') return providerError(req, res, e.status ?? 413, 'request_too_complex', e.message ?? 'request body is past the gateway\'s shape limits', 'request_too_complex');
+    if (e?.type === 'entity.too.complex')
+      return providerError(req, res, e.status ?? 413, 'request_too_complex', e.message ?? "request body is past the gateway's shape limits", 'request_too_complex');
     if (e?.type === 'entity.too.large') return providerError(req, res, 413, 'request_too_large', `request body exceeds the gateway's limit of ${bodyLimit}`, 'request_too_large');
     // body-parser's messages may quote the client's body or headers: capped.
-    if (e?.type === 'entity.parse.failed') return providerError(req, res, 400, 'invalid_request', `request body is not valid JSON: ${clip(String(e.message), MAX_ECHO_CHARS)}`, 'invalid_json');
+    if (e?.type === 'entity.parse.failed')
+      return providerError(req, res, 400, 'invalid_request', `request body is not valid JSON: ${clip(String(e.message), MAX_ECHO_CHARS)}`, 'invalid_json');
     if (e?.status && e.status >= 400 && e.status < 500) return providerError(req, res, e.status, 'invalid_request', clip(e.message ?? 'bad request', MAX_ECHO_CHARS));
     logger.error({ err: e?.message ?? String(err), request_id: (res.locals.gateway as RequestState | undefined)?.id }, 'gateway error');
     providerError(req, res, 500, 'internal_error', 'internal gateway error');

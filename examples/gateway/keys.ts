@@ -44,7 +44,10 @@ const fields = {
 const generateSchema = z.strictObject({
   ...fields,
   /** A key chosen by the caller (LiteLLM allows it); must start with `sk-`. */
-  key: z.string().regex(/^sk-[A-Za-z0-9_\-.]{16,200}$/, 'must be sk- followed by 16 to 200 letters, digits, _ - or .').optional(),
+  key: z
+    .string()
+    .regex(/^sk-[A-Za-z0-9_\-.]{16,200}$/, 'must be sk- followed by 16 to 200 letters, digits, _ - or .')
+    .optional(),
 });
 
 const updateSchema = z.strictObject({ ...fields, key: z.string().min(1) });
@@ -55,9 +58,7 @@ const deleteSchema = z.strictObject({ keys: z.array(z.string().min(1).max(512)).
 function explain(error: z.ZodError, supported: readonly string[] = ['key', ...KEY_FIELDS]): string {
   return error.issues
     .map((i) =>
-      i.code === 'unrecognized_keys'
-        ? `unsupported field(s) ${i.keys.join(', ')} (this gateway supports ${supported.join(', ')})`
-        : `${i.path.join('.') || 'body'}: ${i.message}`,
+      i.code === 'unrecognized_keys' ? `unsupported field(s) ${i.keys.join(', ')} (this gateway supports ${supported.join(', ')})` : `${i.path.join('.') || 'body'}: ${i.message}`,
     )
     .join('; ');
 }

@@ -57,7 +57,7 @@ const SYSTEM_PROMPT = [
   'Be concise and direct. Explain non-trivial commands before you run them, especially ones that change the system. Answer in a few lines unless the user asks for detail; do not restate what you just did.',
   '',
   '# Doing tasks',
-  'Most requests are about fixing bugs, adding features, refactoring and explaining code. Work in this order: understand the code and its conventions (search first, read the files that matter), make the change, then verify it with the project\'s own tests, linters and type checks. Never assume a library is available: check the package manifest and the neighbouring files. Follow the existing style, naming and structure; add comments only where the code cannot say it.',
+  "Most requests are about fixing bugs, adding features, refactoring and explaining code. Work in this order: understand the code and its conventions (search first, read the files that matter), make the change, then verify it with the project's own tests, linters and type checks. Never assume a library is available: check the package manifest and the neighbouring files. Follow the existing style, naming and structure; add comments only where the code cannot say it.",
   '',
   '# Tool use',
   'Prefer the dedicated tools to shell equivalents: Read to read files, Grep to search contents, Glob to find files by name, Edit to change files. Run independent tool calls in parallel. Tool results and user messages may include <system-reminder> tags; they carry context from the system and bear no direct relation to the tool result in which they appear.',
@@ -76,7 +76,8 @@ function schema(properties: Record<string, { type: string; description: string }
 const TOOLS = [
   {
     name: 'Bash',
-    description: 'Executes a bash command and returns its output. The working directory persists between calls. Prefer absolute paths. Timeout in milliseconds: default 120000, max 600000.',
+    description:
+      'Executes a bash command and returns its output. The working directory persists between calls. Prefer absolute paths. Timeout in milliseconds: default 120000, max 600000.',
     input_schema: schema(
       { command: { type: 'string', description: 'The command to execute' }, description: { type: 'string', description: 'What the command does, in 5-10 words' } },
       ['command'],
@@ -86,7 +87,11 @@ const TOOLS = [
     name: 'Read',
     description: 'Reads a file from the local filesystem. Returns it with line numbers (cat -n format). Use offset and limit for long files.',
     input_schema: schema(
-      { file_path: { type: 'string', description: 'Absolute path of the file' }, offset: { type: 'number', description: 'First line to read' }, limit: { type: 'number', description: 'Number of lines' } },
+      {
+        file_path: { type: 'string', description: 'Absolute path of the file' },
+        offset: { type: 'number', description: 'First line to read' },
+        limit: { type: 'number', description: 'Number of lines' },
+      },
       ['file_path'],
     ),
   },
@@ -94,7 +99,11 @@ const TOOLS = [
     name: 'Grep',
     description: 'Searches file contents with ripgrep. Supports full regex syntax. output_mode "content" shows matching lines as path:line:text.',
     input_schema: schema(
-      { pattern: { type: 'string', description: 'Regular expression' }, path: { type: 'string', description: 'Directory to search' }, output_mode: { type: 'string', description: 'content | files_with_matches | count' } },
+      {
+        pattern: { type: 'string', description: 'Regular expression' },
+        path: { type: 'string', description: 'Directory to search' },
+        output_mode: { type: 'string', description: 'content | files_with_matches | count' },
+      },
       ['pattern'],
     ),
   },

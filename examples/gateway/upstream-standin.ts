@@ -115,9 +115,7 @@ function answerOpenAI(r: StandInRequest, res: http.ServerResponse, a: Answer): v
   const model = r.json?.model ?? 'gpt-standin';
   const id = nextId('chatcmpl');
   const created = Math.floor(Date.now() / 1000);
-  const toolCall = a.toolUse
-    ? { id: a.toolUse.id ?? nextId('call'), type: 'function', function: { name: a.toolUse.name, arguments: JSON.stringify(a.toolUse.input) } }
-    : undefined;
+  const toolCall = a.toolUse ? { id: a.toolUse.id ?? nextId('call'), type: 'function', function: { name: a.toolUse.name, arguments: JSON.stringify(a.toolUse.input) } } : undefined;
   const finish = toolCall ? 'tool_calls' : 'stop';
   const prompt = inputTokens(r.json);
   const completion = estimateTokens(a);
@@ -150,13 +148,29 @@ function answerResponses(r: StandInRequest, res: http.ServerResponse, a: Answer)
   const model = r.json?.model ?? 'gpt-standin';
   const output: any[] = [];
   if (a.thinking) output.push({ type: 'reasoning', id: nextId('rs'), summary: [], encrypted_content: Buffer.from(a.thinking.signature).toString('base64') });
-  if (a.text !== undefined) output.push({ type: 'message', id: nextId('msg'), status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: a.text, annotations: [] }] });
+  if (a.text !== undefined)
+    output.push({ type: 'message', id: nextId('msg'), status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: a.text, annotations: [] }] });
   if (a.toolUse) {
-    output.push({ type: 'function_call', id: nextId('fc'), status: 'completed', call_id: a.toolUse.id ?? nextId('call'), name: a.toolUse.name, arguments: JSON.stringify(a.toolUse.input) });
+    output.push({
+      type: 'function_call',
+      id: nextId('fc'),
+      status: 'completed',
+      call_id: a.toolUse.id ?? nextId('call'),
+      name: a.toolUse.name,
+      arguments: JSON.stringify(a.toolUse.input),
+    });
   }
   const input = estimateTokens(r.json?.input) + estimateTokens(r.json?.instructions) + estimateTokens(r.json?.tools);
   const usage = { input_tokens: input, output_tokens: estimateTokens(a), total_tokens: input + estimateTokens(a) };
-  const response = (status: string, items: any[]) => ({ id: 'resp_standin', object: 'response', created_at: Math.floor(Date.now() / 1000), status, model, output: items, usage: status === 'completed' ? usage : null });
+  const response = (status: string, items: any[]) => ({
+    id: 'resp_standin',
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    model,
+    output: items,
+    usage: status === 'completed' ? usage : null,
+  });
   if (r.json?.stream !== true) return sendJson(res, 200, response('completed', output));
   const ev = sse(res);
   let seq = 0;
@@ -219,7 +233,12 @@ export async function startUpstreamStandIn(opts: StandInOptions = {}): Promise<U
           res,
           200,
           anthropic
-            ? { data: models.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' })), has_more: false, first_id: models[0], last_id: models.at(-1) }
+            ? {
+                data: models.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' })),
+                has_more: false,
+                first_id: models[0],
+                last_id: models.at(-1),
+              }
             : { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'standin' })) },
         );
       }

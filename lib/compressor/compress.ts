@@ -182,4 +182,3 @@ export function compress(request: CompressRequest, options: CompressOptions = {}
   if (messages.length > 0) response.transforms_summary = tally.summary;
   return response;
 }
-

@@ -34,14 +34,7 @@ function looksLikePath(path: string): boolean {
 const pathVerdicts = new Map<string, boolean>();
 
 function isPathShaped(path: string): boolean {
-  return (
-    path.length <= 512 &&
-    !/\s/.test(path) &&
-    /[/\\.]/.test(path) &&
-    !path.includes('://') &&
-    !/^\d{4}-\d{2}-\d{2}/.test(path) &&
-    !/^\d+(?:\.\d+)*$/.test(path)
-  );
+  return path.length <= 512 && !/\s/.test(path) && /[/\\.]/.test(path) && !path.includes('://') && !/^\d{4}-\d{2}-\d{2}/.test(path) && !/^\d+(?:\.\d+)*$/.test(path);
 }
 
 /**

@@ -20,9 +20,7 @@ export interface LineTemplate {
 // (or, for hex and UUIDs, a word made of hex characters), several times faster than one global
 // regex tried at every position.
 const END = String.raw`(?![0-9A-Za-z_])`;
-const TIMESTAMP =
-  String.raw`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?` +
-  String.raw`|\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?`;
+const TIMESTAMP = String.raw`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?` + String.raw`|\d{4}[-/]\d{2}[-/]\d{2}|\d{2}:\d{2}:\d{2}(?:[.,]\d+)?`;
 const UUID = String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}${END}`;
 /** 0x-hex, or a lower-case hex word of 8+ characters with a digit and a letter (commit, hash, request id). */
 const HEX = String.raw`0x[0-9a-fA-F]+${END}|(?=[a-f]*\d)(?=\d*[a-f])[0-9a-f]{8,}${END}`;

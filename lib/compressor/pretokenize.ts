@@ -79,14 +79,7 @@ function contractionAt(text: string, i: number, end: number): number {
  * not cut a pre-token (see `safeCutBefore`). `textEnds` says whether `end` is the end of the whole
  * text: a blank run there is kept whole.
  */
-export function scanAscii(
-  encoding: Encoding,
-  text: string,
-  start: number,
-  end: number,
-  textEnds: boolean,
-  onPiece: (start: number, end: number) => void,
-): void {
+export function scanAscii(encoding: Encoding, text: string, start: number, end: number, textEnds: boolean, onPiece: (start: number, end: number) => void): void {
   const o200k = encoding === 'o200k_base';
   let i = start;
   while (i < end) {
@@ -153,10 +146,14 @@ export function scanAscii(
       runEnd++;
     }
     const reachesEnd = textEnds && runEnd === end;
-    if (reachesEnd && !o200k) j = runEnd; // cl100k: \s+$
-    else if (lastBreak >= 0) j = lastBreak + 1; // \s*[\r\n]+ (o200k), \s*[\r\n] (cl100k: its \s* reaches the last break)
-    else if (reachesEnd) j = runEnd; // \s+(?!\S) at the end of the text
-    else if (runEnd - i > 1) j = runEnd - 1; // \s+(?!\S): the last blank goes with what follows
+    if (reachesEnd && !o200k)
+      j = runEnd; // cl100k: \s+$
+    else if (lastBreak >= 0)
+      j = lastBreak + 1; // \s*[\r\n]+ (o200k), \s*[\r\n] (cl100k: its \s* reaches the last break)
+    else if (reachesEnd)
+      j = runEnd; // \s+(?!\S) at the end of the text
+    else if (runEnd - i > 1)
+      j = runEnd - 1; // \s+(?!\S): the last blank goes with what follows
     else j = i + 1; // \s+ (or \s): one blank before a non-blank it cannot prefix
     onPiece(i, j);
     i = j;
@@ -182,11 +179,7 @@ export function safeCutBefore(encoding: Encoding, text: string, p: number): bool
  * and, around each non-ASCII character, the lines holding it, for the library's own regex. Calls
  * `onSpan` in order; an all-ASCII text is one span.
  */
-export function forEachSpan(
-  encoding: Encoding,
-  text: string,
-  onSpan: (start: number, end: number, ascii: boolean) => void,
-): void {
+export function forEachSpan(encoding: Encoding, text: string, onSpan: (start: number, end: number, ascii: boolean) => void): void {
   const n = text.length;
   let asciiStart = 0;
   for (;;) {

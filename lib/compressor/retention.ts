@@ -112,8 +112,7 @@ function checkSummary(label: string, rows: readonly JsonObject[], profile: RowsP
         valueCount++;
         const counts = values[key];
         const listed =
-          isPlainObject(counts) &&
-          ((counts as Record<string, unknown>)[valueLabel(value)] === count || (counts as Record<string, unknown>)[JSON.stringify(value)] === count);
+          isPlainObject(counts) && ((counts as Record<string, unknown>)[valueLabel(value)] === count || (counts as Record<string, unknown>)[JSON.stringify(value)] === count);
         const constant = count === n && Object.prototype.hasOwnProperty.call(same, key) && sameValue(value, same[key]);
         if (!listed && !constant) missingValues.push(`${key}=${valueLabel(value)} (${count})`);
       }
@@ -322,4 +321,3 @@ export function checkRetention(original: string, compressed: string): RetentionR
   const squeeze = (text: string) => cleanText(text).replace(/\s+/g, '');
   return report('text', [check('every non-whitespace character kept, in order', squeeze(original) === squeeze(compressed) ? [] : ['text changed beyond whitespace'])]);
 }
-

@@ -11,7 +11,6 @@
 // eslint-disable-next-line no-control-regex -- ESC and BEL are the escapes this removes
 const ANSI_ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 
-
 /** Is there a blank at the end of any line (including the `\r` of a CRLF line end)? */
 const HAS_TRAILING_WHITESPACE = /[ \t\r\f\v](?:\n|$)/;
 

@@ -64,8 +64,7 @@ const MEMO_MAX_ENTRIES = 65_536;
  * Text that exercises every rule of the pre-tokenizer; `loadBpe` checks on it that `scanAscii` and
  * the library still cut and count alike, and counts with the library alone if they do not.
  */
-const SELF_CHECK_TEXT =
-  "HTTPServer said: \"it's\" DON'T we've 1234567 x'LL {\"a\":[1,2]}\n\n//c\r\n  \t\tindent\v\fq  end.\n/* x */\n   ";
+const SELF_CHECK_TEXT = 'HTTPServer said: "it\'s" DON\'T we\'ve 1234567 x\'LL {"a":[1,2]}\n\n//c\r\n  \t\tindent\v\fq  end.\n/* x */\n   ';
 
 /**
  * An exact BPE counter: pre-tokens are cut by `scanAscii` (or, on lines holding non-ASCII characters,
@@ -166,10 +165,8 @@ function loadBpe(encoding: Encoding): BpeCounter {
   if (counter === undefined) {
     // Loaded on first use: each encoding is a few MB of ranks and ~250 ms to load, and a process
     // serving only Claude traffic never needs either.
-    const module = (
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, synchronous load on first use
-      encoding === 'o200k_base' ? require('gpt-tokenizer/encoding/o200k_base') : require('gpt-tokenizer/encoding/cl100k_base')
-    ) as BpeModule;
+    const module = // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, synchronous load on first use
+    (encoding === 'o200k_base' ? require('gpt-tokenizer/encoding/o200k_base') : require('gpt-tokenizer/encoding/cl100k_base')) as BpeModule;
     counter = new BpeCounter(encoding, module);
     bpeCounters.set(encoding, counter);
   }
@@ -241,9 +238,7 @@ export function estimateClaudeTokens(text: string): number {
     else punctuation++;
   }
   const w = CLAUDE_ESTIMATE_WEIGHTS;
-  return Math.round(
-    letters * w.letter + digits * w.digit + punctuation * w.punctuation + whitespaceRuns * w.whitespaceRun + nonAscii * w.nonAscii,
-  );
+  return Math.round(letters * w.letter + digits * w.digit + punctuation * w.punctuation + whitespaceRuns * w.whitespaceRun + nonAscii * w.nonAscii);
 }
 
 const claudeEstimate: TokenCounter = { name: 'claude-estimate', exact: false, count: estimateClaudeTokens };

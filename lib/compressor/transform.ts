@@ -41,11 +41,7 @@ export function clearTransformCache(): void {
   resultCache.clear();
 }
 
-function specializedTransform(
-  cleaned: string,
-  kind: ContentKind,
-  targetRatio: number | undefined,
-): { text: string; transform: TransformName } | null {
+function specializedTransform(cleaned: string, kind: ContentKind, targetRatio: number | undefined): { text: string; transform: TransformName } | null {
   switch (kind) {
     case 'json': {
       const json = compressJson(cleaned, { targetRatio });

@@ -156,7 +156,7 @@ export function createUi(opts: UiOptions): express.Router {
   router.use((req, res, next) => {
     const key = one(req.query.key);
     if (req.method !== 'GET' || key === undefined) return next();
-    if (!isMaster(key)) return send(res, 401, loginPage(chrome(req), { error: 'That key is not this gateway\'s master key.', next: safeNext(withoutKey(req.originalUrl)) }));
+    if (!isMaster(key)) return send(res, 401, loginPage(chrome(req), { error: "That key is not this gateway's master key.", next: safeNext(withoutKey(req.originalUrl)) }));
     setSession(req, res);
     res.redirect(303, withoutKey(req.originalUrl));
   });
@@ -166,7 +166,11 @@ export function createUi(opts: UiOptions): express.Router {
     const key = one(body.key)?.trim() ?? '';
     const next = safeNext(body.next);
     if (!key || !isMaster(key)) {
-      return send(res, 401, loginPage({ compression: opts.compression, signedIn: false }, { error: key ? 'That key is not this gateway\'s master key.' : 'Enter the master key.', next }));
+      return send(
+        res,
+        401,
+        loginPage({ compression: opts.compression, signedIn: false }, { error: key ? "That key is not this gateway's master key." : 'Enter the master key.', next }),
+      );
     }
     setSession(req, res);
     res.redirect(303, next ?? '/ui');
@@ -228,7 +232,15 @@ export function createUi(opts: UiOptions): express.Router {
 
   router.use((err: { status?: number; message?: string }, req: Request, res: Response, _next: NextFunction) => {
     const status = err?.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    send(res, status, messagePage(chrome(req), status === 500 ? 'Error' : 'Bad request', status === 500 ? 'The admin UI failed to render this page.' : clip(err.message ?? 'bad request', MAX_ECHO_CHARS)));
+    send(
+      res,
+      status,
+      messagePage(
+        chrome(req),
+        status === 500 ? 'Error' : 'Bad request',
+        status === 500 ? 'The admin UI failed to render this page.' : clip(err.message ?? 'bad request', MAX_ECHO_CHARS),
+      ),
+    );
   });
 
   return router;

@@ -112,7 +112,19 @@ export function timeline(row: SpendEntry): Timeline {
     });
   } else {
     const at = uStart ?? end;
-    steps.push({ id: 'headroom-compression', name: guardrail, kind: 'pre-call guardrail', start: null, end: null, durationMs: null, precise: false, note: headroomNote(row), ran: false, leftPct: pct(at), widthPct: 0 });
+    steps.push({
+      id: 'headroom-compression',
+      name: guardrail,
+      kind: 'pre-call guardrail',
+      start: null,
+      end: null,
+      durationMs: null,
+      precise: false,
+      note: headroomNote(row),
+      ran: false,
+      leftPct: pct(at),
+      widthPct: 0,
+    });
   }
 
   if (uStart !== null) {
