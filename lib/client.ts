@@ -138,7 +138,7 @@ export function createInProcessClient(compressor: CompressFunction): ServiceClie
           result = await Promise.race([Promise.resolve(compressor(structuredClone(body), { signal: bound.signal })), aborted]);
         } catch (err) {
           if (err instanceof HeadroomServiceError) throw err;
-          const status = (err as { status?: number }).status;
+          const status = (err as { status?: number } | null | undefined)?.status;
           throw new HeadroomServiceError('HEADROOM_COMPRESSOR_THREW', `in-process compressor failed: ${(err as Error)?.message ?? err}`, status);
         }
         return validate(result, body.messages.length);

@@ -73,11 +73,16 @@ export class RedisMemoStore implements MemoStore {
 
 /** A content key: hash of the settings that change the output plus the text itself. */
 export function memoKey(kind: string, model: string, fingerprint: string, text: string): string {
-  return createHash('sha256').update(kind).update('\0').update(model).update('\0').update(fingerprint).update('\0').update(text).digest('base64url');
+  // Each field is length-prefixed: a separator alone would let a NUL inside the client-chosen model
+  // move bytes from one field to the next and make two different inputs share a key.
+  const hash = createHash('sha256');
+  for (const field of [kind, model, fingerprint]) hash.update(`${field.length}:`).update(field);
+  return hash.update(text).digest('base64url');
 }
 
 function withTimeout<T>(p: Promise<T> | T, ms: number): Promise<T> {
-  if (!(p instanceof Promise)) return Promise.resolve(p);
+  // Any thenable is bounded (a store's client may hand back a promise from another realm or library).
+  if (typeof (p as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(p);
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
