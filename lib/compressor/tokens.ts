@@ -166,7 +166,7 @@ function loadBpe(encoding: Encoding): BpeCounter {
     // Loaded on first use: each encoding is a few MB of ranks and ~250 ms to load, and a process
     // serving only Claude traffic never needs either.
     const module = // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, synchronous load on first use
-    (encoding === 'o200k_base' ? require('gpt-tokenizer/encoding/o200k_base') : require('gpt-tokenizer/encoding/cl100k_base')) as BpeModule;
+      (encoding === 'o200k_base' ? require('gpt-tokenizer/encoding/o200k_base') : require('gpt-tokenizer/encoding/cl100k_base')) as BpeModule;
     counter = new BpeCounter(encoding, module);
     bpeCounters.set(encoding, counter);
   }
