@@ -625,15 +625,13 @@ const jsonValueCase: fc.Arbitrary<Case> = fc.oneof(
     .map(
       (v) => new Case('fc.jsonValue() as a tool row content', { kind: 'object', fields: [['messages', `[{"role":"tool","tool_call_id":"t","content":${JSON.stringify(v)}}]`]] }),
     ),
-  fc
-    .jsonValue()
-    .map(
-      (v) =>
-        new Case('fc.jsonValue() as a tool_result content', {
-          kind: 'object',
-          fields: [['messages', `[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":${JSON.stringify(v)}}]}]`]],
-        }),
-    ),
+  fc.jsonValue().map(
+    (v) =>
+      new Case('fc.jsonValue() as a tool_result content', {
+        kind: 'object',
+        fields: [['messages', `[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":${JSON.stringify(v)}}]}]`]],
+      }),
+  ),
   fc
     .dictionary(fc.string(), fc.jsonValue())
     .map((d) => new Case('fc.dictionary of fc.jsonValue() as the body', { kind: 'object', fields: Object.entries(d).map(([k, v]) => [k, JSON.stringify(v)]) })),

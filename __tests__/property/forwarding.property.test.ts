@@ -127,14 +127,12 @@ const replyPlan: fc.Arbitrary<ReplyPlan> = fc.oneof(
   }),
   fc.anything().map((junk) => ((r: CompressRequest) => ({ messages: r.messages.map(() => junk) })) as ReplyPlan),
   fc.anything().map((junk) => (() => junk) as ReplyPlan),
-  fc
-    .array(fc.oneof(fc.string(), fc.anything()), { maxLength: 4 })
-    .map(
-      (contents) =>
-        ((r: CompressRequest) => ({
-          messages: r.messages.map((m, i) => ({ role: i % 2 ? 'assistant' : m.role, content: contents[i % Math.max(1, contents.length)] ?? m.content })),
-        })) as ReplyPlan,
-    ),
+  fc.array(fc.oneof(fc.string(), fc.anything()), { maxLength: 4 }).map(
+    (contents) =>
+      ((r: CompressRequest) => ({
+        messages: r.messages.map((m, i) => ({ role: i % 2 ? 'assistant' : m.role, content: contents[i % Math.max(1, contents.length)] ?? m.content })),
+      })) as ReplyPlan,
+  ),
 );
 
 /** Leaf paths where two JSON values differ. */
