@@ -17,19 +17,11 @@ describe('escapeHtml and html``', () => {
   test('every interpolated value is escaped; only html`` results pass as markup', () => {
     const alias = '<img src=x onerror=alert(1)>';
     expect(html`<td title="${alias}">${alias}</td>`.value).toBe('<td title="&lt;img src=x onerror=alert(1)&gt;">&lt;img src=x onerror=alert(1)&gt;</td>');
-    expect(
-      html`<ul>
-        ${['<a>', html`<li>${'<b>'}</li>`]}
-      </ul>`.value,
-    ).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
+    expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.value).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
     expect(html`${null}${undefined}${false}${0}`.value).toBe('0');
     // A string that looks like markup is still text, even when it came from an earlier render.
     expect(html`${html`<b>x</b>`.value}`.value).toBe('&lt;b&gt;x&lt;/b&gt;');
-    expect(
-      html`<style>
-        ${trusted('a>b{}')}
-      </style>`.value,
-    ).toBe('<style>a>b{}</style>');
+    expect(html`<style>${trusted('a>b{}')}</style>`.value).toBe('<style>a>b{}</style>');
   });
 });
 

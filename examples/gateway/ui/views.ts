@@ -94,28 +94,29 @@ export interface Chrome {
 
 export function layout(title: string, chrome: Chrome, body: SafeHtml): string {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <link rel="icon" href="data:," />
-        <title>${title} · gateway admin</title>
-        <style>
-          ${trusted(CSS)}
-        </style>
-      </head>
-      <body>
-        <header>
-          <div class="brand">express-headroom gateway <span>admin</span></div>
-          ${chrome.signedIn && html`<nav><a href="/ui" class="${chrome.active === 'logs' ? 'on' : ''}">Logs</a></nav>`}
-          <div class="spacer"></div>
-          <div class="muted small">compression: ${chrome.compression}</div>
-          ${chrome.signedIn && html`<form method="post" action="/ui/logout"><button type="submit">Log out</button></form>`}
-        </header>
-        <main>${body}</main>
-      </body>
-    </html> `.value;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
+<title>${title} · gateway admin</title>
+<style>${trusted(CSS)}</style>
+</head>
+<body>
+<header>
+  <div class="brand">express-headroom gateway <span>admin</span></div>
+  ${chrome.signedIn && html`<nav><a href="/ui" class="${chrome.active === 'logs' ? 'on' : ''}">Logs</a></nav>`}
+  <div class="spacer"></div>
+  <div class="muted small">compression: ${chrome.compression}</div>
+  ${chrome.signedIn && html`<form method="post" action="/ui/logout"><button type="submit">Log out</button></form>`}
+</header>
+<main>
+${body}
+</main>
+</body>
+</html>
+`.value;
 }
 
 // ---- login ---------------------------------------------------------------------------------------
@@ -125,27 +126,21 @@ export function loginPage(chrome: Chrome, opts: { error?: string; next?: string 
     'Sign in',
     { ...chrome, signedIn: false },
     html`<div class="login">
-      <h1>Sign in</h1>
-      <p>With the gateway's master key (<span class="mono">MASTER_KEY</span>).</p>
-      ${opts.error && html`<div class="alert" role="alert">${opts.error}</div>`}
-      <form method="post" action="/ui/login">
-        <label for="key">Master key</label>
-        <input id="key" name="key" type="password" autocomplete="current-password" required autofocus />
-        ${opts.next && html`<input type="hidden" name="next" value="${opts.next}" />`}
-        <button type="submit" class="primary">Sign in</button>
-      </form>
-    </div>`,
+  <h1>Sign in</h1>
+  <p>With the gateway's master key (<span class="mono">MASTER_KEY</span>).</p>
+  ${opts.error && html`<div class="alert" role="alert">${opts.error}</div>`}
+  <form method="post" action="/ui/login">
+    <label for="key">Master key</label>
+    <input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
+    ${opts.next && html`<input type="hidden" name="next" value="${opts.next}">`}
+    <button type="submit" class="primary">Sign in</button>
+  </form>
+</div>`,
   );
 }
 
 export function messagePage(chrome: Chrome, title: string, message: string): string {
-  return layout(
-    title,
-    chrome,
-    html`<h1>${title}</h1>
-      <p>${message}</p>
-      <p><a href="/ui">← Logs</a></p>`,
-  );
+  return layout(title, chrome, html`<h1>${title}</h1><p>${message}</p><p><a href="/ui">← Logs</a></p>`);
 }
 
 // ---- shared bits ---------------------------------------------------------------------------------
@@ -186,51 +181,33 @@ export interface LogsView {
 function totalsStrip(v: LogsView): SafeHtml {
   const t = v.totals;
   return html`<section class="totals" aria-label="Today's totals" data-testid="totals">
-      <div>
-        <div class="label">Requests today</div>
-        <div class="value" data-total="requests">${fmtInt(t.requests)}</div>
-        <div class="sub">${fmtInt(t.failed)} with a compression failure</div>
-      </div>
-      <div>
-        <div class="label">Compressed</div>
-        <div class="value" data-total="share">${t.requests ? fmtPct(t.compressed / t.requests) : DASH}</div>
-        <div class="sub">${fmtInt(t.compressed)} of ${fmtInt(t.requests)} requests</div>
-      </div>
-      <div>
-        <div class="label">Tokens saved today</div>
-        <div class="value" data-total="tokens-saved">${fmtInt(t.tokens_saved)}</div>
-        <div class="sub">of ${fmtInt(t.tokens_before)} sent to the compressor</div>
-      </div>
-      <div>
-        <div class="label">Compress step p50 / p95</div>
-        <div class="value" data-total="compress-p">${fmtMs(t.compress_p50_ms)} <span class="muted">/</span> ${fmtMs(t.compress_p95_ms)}</div>
-        <div class="sub">over ${fmtInt(t.compress_calls)} compressor calls</div>
-      </div>
-    </section>
-    <p class="caption">Today: since ${fmtTime(v.since)} (${utcOffset(v.since)})${v.filters.key_alias !== undefined && html`, key alias <b>${v.filters.key_alias}</b>`}.</p>`;
+  <div><div class="label">Requests today</div><div class="value" data-total="requests">${fmtInt(t.requests)}</div><div class="sub">${fmtInt(t.failed)} with a compression failure</div></div>
+  <div><div class="label">Compressed</div><div class="value" data-total="share">${t.requests ? fmtPct(t.compressed / t.requests) : DASH}</div><div class="sub">${fmtInt(t.compressed)} of ${fmtInt(t.requests)} requests</div></div>
+  <div><div class="label">Tokens saved today</div><div class="value" data-total="tokens-saved">${fmtInt(t.tokens_saved)}</div><div class="sub">of ${fmtInt(t.tokens_before)} sent to the compressor</div></div>
+  <div><div class="label">Compress step p50 / p95</div><div class="value" data-total="compress-p">${fmtMs(t.compress_p50_ms)} <span class="muted">/</span> ${fmtMs(t.compress_p95_ms)}</div><div class="sub">over ${fmtInt(t.compress_calls)} compressor calls</div></div>
+</section>
+<p class="caption">Today: since ${fmtTime(v.since)} (${utcOffset(v.since)})${v.filters.key_alias !== undefined && html`, key alias <b>${v.filters.key_alias}</b>`}.</p>`;
 }
 
 function filterForm(v: LogsView): SafeHtml {
   const aliases = v.filters.key_alias !== undefined && !v.aliases.includes(v.filters.key_alias) ? [v.filters.key_alias, ...v.aliases] : v.aliases;
   const statuses = Object.keys(STATUS_LABELS) as HeadroomStatusFilter[];
   return html`<form class="filters" method="get" action="/ui">
-    <label
-      >Key alias
-      <select name="key_alias">
-        <option value="">All keys</option>
-        ${aliases.map((a) => html`<option value="${a}" ${a === v.filters.key_alias && html` selected`}>${a}</option>`)}
-      </select>
-    </label>
-    <label
-      >Headroom status
-      <select name="status">
-        <option value="">All</option>
-        ${statuses.map((s) => html`<option value="${s}" ${s === v.filters.status && html` selected`}>${STATUS_LABELS[s]}</option>`)}
-      </select>
-    </label>
-    <button type="submit" class="primary">Filter</button>
-    ${(v.filters.key_alias !== undefined || v.filters.status !== undefined) && html`<a class="reset" href="/ui">Clear filters</a>`}
-  </form>`;
+  <label>Key alias
+    <select name="key_alias">
+      <option value="">All keys</option>
+      ${aliases.map((a) => html`<option value="${a}"${a === v.filters.key_alias && html` selected`}>${a}</option>`)}
+    </select>
+  </label>
+  <label>Headroom status
+    <select name="status">
+      <option value="">All</option>
+      ${statuses.map((s) => html`<option value="${s}"${s === v.filters.status && html` selected`}>${STATUS_LABELS[s]}</option>`)}
+    </select>
+  </label>
+  <button type="submit" class="primary">Filter</button>
+  ${(v.filters.key_alias !== undefined || v.filters.status !== undefined) && html`<a class="reset" href="/ui">Clear filters</a>`}
+</form>`;
 }
 
 /** Page links: first, last, and two either side of the current one. */
@@ -245,23 +222,24 @@ function pager(v: LogsView): SafeHtml {
     links.push(p === v.page ? html`<span class="cur" aria-current="page">${p}</span>` : html`<a href="${v.href({ page: p })}">${p}</a>`);
   });
   return html`<nav class="pager" aria-label="Pages">
-    ${v.page > 1 ? html`<a href="${v.href({ page: v.page - 1 })}" rel="prev">← Newer</a>` : html`<span class="off">← Newer</span>`} ${links}
-    ${v.page < v.pages ? html`<a href="${v.href({ page: v.page + 1 })}" rel="next">Older →</a>` : html`<span class="off">Older →</span>`}
-    <span class="count" data-testid="count">${fmtInt(first)}–${fmtInt(last)} of ${fmtInt(v.total)}</span>
-  </nav>`;
+  ${v.page > 1 ? html`<a href="${v.href({ page: v.page - 1 })}" rel="prev">← Newer</a>` : html`<span class="off">← Newer</span>`}
+  ${links}
+  ${v.page < v.pages ? html`<a href="${v.href({ page: v.page + 1 })}" rel="next">Older →</a>` : html`<span class="off">Older →</span>`}
+  <span class="count" data-testid="count">${fmtInt(first)}–${fmtInt(last)} of ${fmtInt(v.total)}</span>
+</nav>`;
 }
 
 function logRow(row: SpendEntry, v: LogsView): SafeHtml {
   return html`<tr data-request-id="${row.request_id}">
-    <td class="mono"><a href="${v.detailHref(row.request_id)}">${fmtTime(row.received_at)}</a></td>
-    <td>${row.key_alias ?? html`<span class="muted">${DASH}</span>`}</td>
-    <td>${row.model ?? html`<span class="muted">${DASH}</span>`}</td>
-    <td class="mono path" title="${row.method} ${row.path}">${row.method} ${row.path}</td>
-    <td>${httpStatus(row.status)}</td>
-    <td class="num">${fmtMs(row.latency_ms)}</td>
-    <td>${headroomCell(row)}</td>
-    <td class="num" data-col="tokens-saved">${fmtInt(row.tokens_saved)}</td>
-  </tr>`;
+  <td class="mono"><a href="${v.detailHref(row.request_id)}">${fmtTime(row.received_at)}</a></td>
+  <td>${row.key_alias ?? html`<span class="muted">${DASH}</span>`}</td>
+  <td>${row.model ?? html`<span class="muted">${DASH}</span>`}</td>
+  <td class="mono path" title="${row.method} ${row.path}">${row.method} ${row.path}</td>
+  <td>${httpStatus(row.status)}</td>
+  <td class="num">${fmtMs(row.latency_ms)}</td>
+  <td>${headroomCell(row)}</td>
+  <td class="num" data-col="tokens-saved">${fmtInt(row.tokens_saved)}</td>
+</tr>`;
 }
 
 export function logsPage(chrome: Chrome, v: LogsView): string {
@@ -270,33 +248,18 @@ export function logsPage(chrome: Chrome, v: LogsView): string {
     'Logs',
     { ...chrome, active: 'logs' },
     html`<h1>Logs</h1>
-      ${totalsStrip(v)} ${filterForm(v)}
-      <div class="scroll">
-        <table>
-          <thead>
-            <tr>
-              <th>Time <span class="muted">(${utcOffset()})</span></th>
-              <th>Key alias</th>
-              <th>Model</th>
-              <th>Path</th>
-              <th>Status</th>
-              <th class="num">Latency</th>
-              <th>Headroom</th>
-              <th class="num">Tokens saved</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${
-              v.rows.length
-                ? v.rows.map((r) => logRow(r, v))
-                : html`<tr>
-                    <td colspan="8" class="empty">${filtered ? 'No requests match these filters.' : 'No requests yet: send one through /v1.'}</td>
-                  </tr>`
-            }
-          </tbody>
-        </table>
-      </div>
-      ${pager(v)}`,
+${totalsStrip(v)}
+${filterForm(v)}
+<div class="scroll"><table>
+  <thead><tr>
+    <th>Time <span class="muted">(${utcOffset()})</span></th><th>Key alias</th><th>Model</th><th>Path</th><th>Status</th>
+    <th class="num">Latency</th><th>Headroom</th><th class="num">Tokens saved</th>
+  </tr></thead>
+  <tbody>
+  ${v.rows.length ? v.rows.map((r) => logRow(r, v)) : html`<tr><td colspan="8" class="empty">${filtered ? 'No requests match these filters.' : 'No requests yet: send one through /v1.'}</td></tr>`}
+  </tbody>
+</table></div>
+${pager(v)}`,
   );
 }
 
@@ -311,39 +274,29 @@ function timelineRow(step: TimelineStep): SafeHtml {
     // Waiting for the first byte, then receiving the answer.
     const wait = Math.max(0, step.firstBytePct - step.leftPct);
     const recv = Math.max(0, step.leftPct + step.widthPct - step.firstBytePct);
-    track = html`<div class="bar wait" style="${geometry(step.leftPct, wait)}"></div>
-      <div class="bar upstream" style="${geometry(step.firstBytePct, recv)}"></div>`;
+    track = html`<div class="bar wait" style="${geometry(step.leftPct, wait)}"></div><div class="bar upstream" style="${geometry(step.firstBytePct, recv)}"></div>`;
   } else {
     track = html`<div class="bar ${step.id}" style="${geometry(step.leftPct, step.widthPct)}"></div>`;
   }
-  return html`<div class="step${step.id === 'headroom-compression' ? ' row-hr' : ''}" data-step="${step.id}">
-      <span class="name">${step.name}</span><span class="kind">${step.kind}</span>
-    </div>
-    <div class="track">${track}</div>
-    <div class="dur" data-step-duration="${step.id}">
-      ${step.durationMs === null ? html`<span class="muted">not run</span>` : step.precise ? fmtMs(step.durationMs) : fmtWholeMs(step.durationMs)}
-    </div>
-    <div class="note" data-step-note="${step.id}">${step.note}</div>`;
+  return html`<div class="step${step.id === 'headroom-compression' ? ' row-hr' : ''}" data-step="${step.id}"><span class="name">${step.name}</span><span class="kind">${step.kind}</span></div>
+  <div class="track">${track}</div>
+  <div class="dur" data-step-duration="${step.id}">${step.durationMs === null ? html`<span class="muted">not run</span>` : step.precise ? fmtMs(step.durationMs) : fmtWholeMs(step.durationMs)}</div>
+  <div class="note" data-step-note="${step.id}">${step.note}</div>`;
 }
 
 function lifecycle(row: SpendEntry): SafeHtml {
   const t = timeline(row);
   return html`<section class="panel" aria-label="Lifecycle" data-testid="lifecycle">
-    <h2>Lifecycle <span class="muted small">total ${fmtMs(row.latency_ms)}, received ${fmtTime(row.received_at, true)}</span></h2>
-    <div class="tl">
-      <div></div>
-      <div class="axis">${t.ticks.map((k) => html`<span style="left:${k.pct}%">${fmtTick(k.ms, t.spanMs)}</span>`)}</div>
-      <div></div>
-      ${t.steps.map(timelineRow)}
-    </div>
-    <div class="legend">
-      <i style="background:#8c959f"></i>gateway<i style="background:#8250df"></i>pre-call guardrail<i style="background:#9cc7f5"></i>waiting for first byte<i
-        style="background:#0969da"
-      ></i
-      >receiving the answer
-    </div>
-    <p class="small muted">Drawn to scale from the spend log's millisecond timestamps; the compress step's duration is the middleware's own sub-millisecond timer.</p>
-  </section>`;
+  <h2>Lifecycle <span class="muted small">total ${fmtMs(row.latency_ms)}, received ${fmtTime(row.received_at, true)}</span></h2>
+  <div class="tl">
+    <div></div>
+    <div class="axis">${t.ticks.map((k) => html`<span style="left:${k.pct}%">${fmtTick(k.ms, t.spanMs)}</span>`)}</div>
+    <div></div>
+    ${t.steps.map(timelineRow)}
+  </div>
+  <div class="legend"><i style="background:#8c959f"></i>gateway<i style="background:#8250df"></i>pre-call guardrail<i style="background:#9cc7f5"></i>waiting for first byte<i style="background:#0969da"></i>receiving the answer</div>
+  <p class="small muted">Drawn to scale from the spend log's millisecond timestamps; the compress step's duration is the middleware's own sub-millisecond timer.</p>
+</section>`;
 }
 
 function chips(list: readonly string[]): SafeHtml {
@@ -355,96 +308,56 @@ function evaluation(row: SpendEntry): SafeHtml {
   const applied = row.applied_guardrails;
   if (!h) {
     return html`<section class="panel" aria-label="Evaluation" data-testid="evaluation">
-      <h2>Evaluation: headroom-compression</h2>
-      <p class="muted">No headroom record: the request was rejected before the pre-call step${row.error && html` (<span class="mono">${row.error}</span>)`}.</p>
-      <dl class="kv">
-        <dt>Applied header</dt>
-        <dd data-field="applied">${applied === null ? html`<span class="muted">not sent</span>` : html`<span class="mono">${applied}</span>`}</dd>
-      </dl>
-    </section>`;
+  <h2>Evaluation: headroom-compression</h2>
+  <p class="muted">No headroom record: the request was rejected before the pre-call step${row.error && html` (<span class="mono">${row.error}</span>)`}.</p>
+  <dl class="kv"><dt>Applied header</dt><dd data-field="applied">${applied === null ? html`<span class="muted">not sent</span>` : html`<span class="mono">${applied}</span>`}</dd></dl>
+</section>`;
   }
   // Character counts of the whole request's compressible text (newer records only).
   const chars = h as { charsBefore?: number; charsAfter?: number };
   const saved = h.tokensBefore !== undefined && h.tokensAfter !== undefined && h.tokensBefore > 0 ? 1 - h.tokensAfter / h.tokensBefore : undefined;
   return html`<section class="panel" aria-label="Evaluation" data-testid="evaluation">
-    <h2>Evaluation: ${h.guardrail} <span class="muted small">pre-call guardrail</span></h2>
-    ${h.error && html`<div class="alert" role="alert" data-field="error"><b class="mono">${h.error.code}</b>: ${h.error.message}<br /><span class="small">${row.upstream_started_at !== null ? 'Forwarded uncompressed (fail open).' : `Answered ${row.status} (fail closed).`}</span></div>`}
-    <dl class="kv">
-      <dt>Status</dt>
-      <dd data-field="status">${statusBadge(h.status)}</dd>
-      <dt>Reason</dt>
-      <dd data-field="reason">${h.reason ?? html`<span class="muted">${DASH}</span>`}</dd>
-      <dt>Tokens before</dt>
-      <dd class="mono" data-field="tokens-before">${fmtInt(h.tokensBefore)}</dd>
-      <dt>Tokens after</dt>
-      <dd class="mono" data-field="tokens-after">${fmtInt(h.tokensAfter)}</dd>
-      <dt>Tokens saved</dt>
-      <dd class="mono" data-field="tokens-saved">${fmtInt(h.tokensSaved)}${saved !== undefined && html` <span class="muted">(${fmtPct(saved)})</span>`}</dd>
-      <dt>Compression ratio</dt>
-      <dd class="mono" data-field="ratio">
-        ${h.compressionRatio === undefined ? DASH : h.compressionRatio.toFixed(3)}${h.compressionRatio !== undefined && html` <span class="muted">(after ÷ before)</span>`}
-      </dd>
-      <dt>Estimated new tokens</dt>
-      <dd class="mono" data-field="estimated">${fmtInt(h.estimatedTokens)}</dd>
-      <dt>Transforms</dt>
-      <dd data-field="transforms">${chips(h.transformsApplied)}</dd>
-      <dt>Parts sent / compressed</dt>
-      <dd class="mono" data-field="parts">${h.partsSent} / ${h.partsCompressed}${h.partsRejected > 0 && html` <span class="muted">(${h.partsRejected} rejected)</span>`}</dd>
-      ${
-        chars.charsBefore !== undefined &&
-        chars.charsAfter !== undefined &&
-        html`<dt>Characters in → out</dt>
-          <dd class="mono" data-field="chars">${fmtInt(chars.charsBefore)} → ${fmtInt(chars.charsAfter)} <span class="muted">(memo hits included)</span></dd>`
-      }
-      <dt>Memo hits</dt>
-      <dd class="mono" data-field="memo-hits">${h.memoHits}</dd>
-      <dt>Retrieval hashes</dt>
-      <dd class="mono" data-field="ccr">${h.ccrHashes.length}</dd>
-      <dt>Compress step</dt>
-      <dd class="mono" data-field="duration">${h.startedAt === undefined ? html`<span class="muted">not called</span>` : fmtMs(h.durationMs)}</dd>
-      <dt>Circuit breaker</dt>
-      <dd data-field="breaker">${h.breaker}</dd>
-      <dt>Error</dt>
-      <dd data-field="error-code">${h.error ? html`<span class="mono">${h.error.code}</span>` : html`<span class="muted">${DASH}</span>`}</dd>
-      <dt>Applied header</dt>
-      <dd data-field="applied">${applied === null ? html`<span class="muted">not sent</span>` : html`<span class="mono">x-litellm-applied-guardrails: ${applied}</span>`}</dd>
-    </dl>
-    <details>
-      <summary>The whole record (res.locals.headroom)</summary>
-      <pre class="mono">${JSON.stringify(h, null, 2)}</pre>
-    </details>
-  </section>`;
+  <h2>Evaluation: ${h.guardrail} <span class="muted small">pre-call guardrail</span></h2>
+  ${h.error && html`<div class="alert" role="alert" data-field="error"><b class="mono">${h.error.code}</b>: ${h.error.message}<br><span class="small">${row.upstream_started_at !== null ? 'Forwarded uncompressed (fail open).' : `Answered ${row.status} (fail closed).`}</span></div>`}
+  <dl class="kv">
+    <dt>Status</dt><dd data-field="status">${statusBadge(h.status)}</dd>
+    <dt>Reason</dt><dd data-field="reason">${h.reason ?? html`<span class="muted">${DASH}</span>`}</dd>
+    <dt>Tokens before</dt><dd class="mono" data-field="tokens-before">${fmtInt(h.tokensBefore)}</dd>
+    <dt>Tokens after</dt><dd class="mono" data-field="tokens-after">${fmtInt(h.tokensAfter)}</dd>
+    <dt>Tokens saved</dt><dd class="mono" data-field="tokens-saved">${fmtInt(h.tokensSaved)}${saved !== undefined && html` <span class="muted">(${fmtPct(saved)})</span>`}</dd>
+    <dt>Compression ratio</dt><dd class="mono" data-field="ratio">${h.compressionRatio === undefined ? DASH : h.compressionRatio.toFixed(3)}${h.compressionRatio !== undefined && html` <span class="muted">(after ÷ before)</span>`}</dd>
+    <dt>Estimated new tokens</dt><dd class="mono" data-field="estimated">${fmtInt(h.estimatedTokens)}</dd>
+    <dt>Transforms</dt><dd data-field="transforms">${chips(h.transformsApplied)}</dd>
+    <dt>Parts sent / compressed</dt><dd class="mono" data-field="parts">${h.partsSent} / ${h.partsCompressed}${h.partsRejected > 0 && html` <span class="muted">(${h.partsRejected} rejected)</span>`}</dd>
+    ${chars.charsBefore !== undefined && chars.charsAfter !== undefined && html`<dt>Characters in → out</dt><dd class="mono" data-field="chars">${fmtInt(chars.charsBefore)} → ${fmtInt(chars.charsAfter)} <span class="muted">(memo hits included)</span></dd>`}
+    <dt>Memo hits</dt><dd class="mono" data-field="memo-hits">${h.memoHits}</dd>
+    <dt>Retrieval hashes</dt><dd class="mono" data-field="ccr">${h.ccrHashes.length}</dd>
+    <dt>Compress step</dt><dd class="mono" data-field="duration">${h.startedAt === undefined ? html`<span class="muted">not called</span>` : fmtMs(h.durationMs)}</dd>
+    <dt>Circuit breaker</dt><dd data-field="breaker">${h.breaker}</dd>
+    <dt>Error</dt><dd data-field="error-code">${h.error ? html`<span class="mono">${h.error.code}</span>` : html`<span class="muted">${DASH}</span>`}</dd>
+    <dt>Applied header</dt><dd data-field="applied">${applied === null ? html`<span class="muted">not sent</span>` : html`<span class="mono">x-litellm-applied-guardrails: ${applied}</span>`}</dd>
+  </dl>
+  <details><summary>The whole record (res.locals.headroom)</summary><pre class="mono">${JSON.stringify(h, null, 2)}</pre></details>
+</section>`;
 }
 
 function requestPanel(row: SpendEntry): SafeHtml {
   const muted = (s: string) => html`<span class="muted">${s}</span>`;
   return html`<section class="panel" aria-label="Request" data-testid="request">
-    <h2>Request</h2>
-    <dl class="kv">
-      <dt>Request id</dt>
-      <dd class="mono">${row.request_id}</dd>
-      <dt>Received</dt>
-      <dd class="mono">${fmtTime(row.received_at, true)} <span class="muted">(${utcOffset(row.received_at)})</span></dd>
-      <dt>Key alias</dt>
-      <dd data-field="key-alias">${row.key_alias ?? muted(row.key_token === 'master' ? 'master key' : DASH)}</dd>
-      <dt>Model</dt>
-      <dd>${row.model ?? muted(DASH)}</dd>
-      <dt>Endpoint</dt>
-      <dd class="mono">${row.method} ${row.path}</dd>
-      <dt>Provider</dt>
-      <dd>${row.provider ?? muted(DASH)}${row.stream && html` <span class="muted">(streamed)</span>`}</dd>
-      <dt>Status</dt>
-      <dd data-field="http-status">
-        ${httpStatus(row.status)}${row.upstream_status !== null && row.upstream_status !== row.status && html` <span class="muted">(upstream ${row.upstream_status})</span>`}
-      </dd>
-      <dt>Gateway error</dt>
-      <dd class="mono">${row.error ?? muted(DASH)}</dd>
-      <dt>Total latency</dt>
-      <dd class="mono" data-field="latency">${fmtMs(row.latency_ms)}</dd>
-      <dt>Body in → out</dt>
-      <dd class="mono">${fmtBytes(row.request_bytes)} → ${fmtBytes(row.forwarded_bytes)}</dd>
-    </dl>
-  </section>`;
+  <h2>Request</h2>
+  <dl class="kv">
+    <dt>Request id</dt><dd class="mono">${row.request_id}</dd>
+    <dt>Received</dt><dd class="mono">${fmtTime(row.received_at, true)} <span class="muted">(${utcOffset(row.received_at)})</span></dd>
+    <dt>Key alias</dt><dd data-field="key-alias">${row.key_alias ?? muted(row.key_token === 'master' ? 'master key' : DASH)}</dd>
+    <dt>Model</dt><dd>${row.model ?? muted(DASH)}</dd>
+    <dt>Endpoint</dt><dd class="mono">${row.method} ${row.path}</dd>
+    <dt>Provider</dt><dd>${row.provider ?? muted(DASH)}${row.stream && html` <span class="muted">(streamed)</span>`}</dd>
+    <dt>Status</dt><dd data-field="http-status">${httpStatus(row.status)}${row.upstream_status !== null && row.upstream_status !== row.status && html` <span class="muted">(upstream ${row.upstream_status})</span>`}</dd>
+    <dt>Gateway error</dt><dd class="mono">${row.error ?? muted(DASH)}</dd>
+    <dt>Total latency</dt><dd class="mono" data-field="latency">${fmtMs(row.latency_ms)}</dd>
+    <dt>Body in → out</dt><dd class="mono">${fmtBytes(row.request_bytes)} → ${fmtBytes(row.forwarded_bytes)}</dd>
+  </dl>
+</section>`;
 }
 
 export function requestPage(chrome: Chrome, row: SpendEntry, back: string): string {
@@ -452,8 +365,11 @@ export function requestPage(chrome: Chrome, row: SpendEntry, back: string): stri
     `Request ${row.request_id}`,
     { ...chrome, active: 'logs' },
     html`<p class="small"><a href="${back}">← Logs</a></p>
-      <h1>Request <span class="mono muted">${row.request_id}</span> ${httpStatus(row.status)} ${row.headroom_status !== null && statusBadge(row.headroom_status)}</h1>
-      ${lifecycle(row)}
-      <div class="cols">${evaluation(row)} ${requestPanel(row)}</div>`,
+<h1>Request <span class="mono muted">${row.request_id}</span> ${httpStatus(row.status)} ${row.headroom_status !== null && statusBadge(row.headroom_status)}</h1>
+${lifecycle(row)}
+<div class="cols">
+${evaluation(row)}
+${requestPanel(row)}
+</div>`,
   );
 }
