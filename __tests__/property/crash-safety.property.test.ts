@@ -32,7 +32,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CHILD = path.join(__dirname, 'crash-child.ts');
 const CHAT = '/v1/chat/completions';
 const MESSAGES = '/v1/messages';
-type ApiPath = typeof CHAT | typeof MESSAGES;
+const RESPONSES = '/v1/responses';
+type ApiPath = typeof CHAT | typeof MESSAGES | typeof RESPONSES;
 
 interface ChildInfo {
   pid: number;
@@ -421,7 +422,7 @@ async function throughEveryChain(c: Case, v: Variant): Promise<void> {
 // Arbitraries (all produce JSON text pieces)
 
 const variantArb: fc.Arbitrary<Variant> = fc.record({
-  path: fc.constantFrom<ApiPath>(CHAT, MESSAGES),
+  path: fc.constantFrom<ApiPath>(CHAT, MESSAGES, RESPONSES),
   mode: fc.constantFrom<Mode>('optin', 'on'),
   optIn: fc.constantFrom<OptIn>('none', 'guardrails', 'litellm_metadata', 'metadata'),
   bypass: fc.boolean(),
@@ -608,6 +609,86 @@ const structuredCase: fc.Arbitrary<Case> = fc
     return new Case('messages of arbitrary shapes', { kind: 'object', fields: withProto(fields, proto), truncate });
   });
 
+/** A Responses `input` item: tool outputs (string, parts, junk), reasoning, calls, messages, anything. */
+const responsesItem = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('"function_call_output"', '"custom_tool_call_output"', '"local_shell_call_output"'),
+        fc.oneof(
+          strLit,
+          anyLit,
+          fc.array(fc.oneof(strLit, anyLit), { maxLength: 3 }).map((texts) =>
+            arrText(
+              texts.map((t) =>
+                objText([
+                  ['type', '"input_text"'],
+                  ['text', t],
+                ]),
+              ),
+            ),
+          ),
+        ),
+      )
+      .map(([type, output]) =>
+        objText([
+          ['type', type],
+          ['call_id', '"c"'],
+          ['output', output],
+        ]),
+      ),
+  },
+  {
+    weight: 2,
+    arbitrary: anyLit.map((e) =>
+      objText([
+        ['type', '"reasoning"'],
+        ['id', '"rs"'],
+        ['encrypted_content', e],
+      ]),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: anyLit.map((a) =>
+      objText([
+        ['type', '"function_call"'],
+        ['call_id', '"c"'],
+        ['name', '"exec_command"'],
+        ['arguments', a],
+      ]),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(fc.constantFrom('"user"', '"assistant"', '"developer"'), anyLit).map(([role, content]) =>
+      objText([
+        ['type', '"message"'],
+        ['role', role],
+        ['content', content],
+      ]),
+    ),
+  },
+  { weight: 1, arbitrary: jsonLit },
+);
+
+const responsesCase: fc.Arbitrary<Case> = fc
+  .record({
+    input: fc.oneof({ weight: 8, arbitrary: fc.array(responsesItem, { maxLength: 10 }).map(arrText) }, { weight: 1, arbitrary: strLit }, { weight: 1, arbitrary: jsonLit }),
+    previous: fc.option(anyLit, { nil: undefined }),
+    proto: maybeProto,
+    truncate: truncateArb,
+  })
+  .map(({ input, previous, proto, truncate }) => {
+    const fields: Array<[string, string]> = [
+      ['model', '"gpt-5"'],
+      ['input', input],
+    ];
+    if (previous !== undefined) fields.push(['previous_response_id', previous]);
+    return new Case('Responses input items of arbitrary shapes', { kind: 'object', fields: withProto(fields, proto), truncate });
+  });
+
 const jsonValueCase: fc.Arbitrary<Case> = fc.oneof(
   fc.tuple(fc.jsonValue(), truncateArb).map(([v, truncate]) => new Case('fc.jsonValue() as the whole body', { kind: 'raw', text: JSON.stringify(v), truncate })),
   fc.jsonValue().map(
@@ -719,6 +800,13 @@ test('messages arrays of arbitrary shapes (tool rows, tool_results, junk, raw by
   await fc.assert(
     fc.asyncProperty(structuredCase, variantArb, (c, v) => throughEveryChain(c, v)),
     params(80),
+  );
+}, 120_000);
+
+test('Responses input items of arbitrary shapes (outputs, reasoning, calls, junk, string input)', async () => {
+  await fc.assert(
+    fc.asyncProperty(responsesCase, variantArb, (c, v) => throughEveryChain(c, v)),
+    params(60),
   );
 }, 120_000);
 
