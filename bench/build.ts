@@ -11,24 +11,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { tsFilesUnder } from './files';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'express-headroom-bench');
 
 /** The bench modules that run in child processes, and what they import. */
-const BENCH_MODULES = ['bodies', 'configs', 'gateway', 'load', 'procs', 'servers'];
-
-function tsFilesUnder(dir: string, depth = 0): string[] {
-  // lib/ is two levels deep today; the bound keeps a symlink loop from running away.
-  if (depth > 8) return [];
-  const out: string[] = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...tsFilesUnder(p, depth + 1));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
+const BENCH_MODULES = ['bodies', 'configs', 'files', 'gateway', 'load', 'procs', 'servers'];
 
 /** Builds into BUILD_DIR (replacing what was there) and returns the number of files written. */
 export function buildForBench(): number {

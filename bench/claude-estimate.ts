@@ -21,7 +21,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLAUDE_ESTIMATE_WEIGHTS, estimateClaudeTokens } from '../lib/compressor/tokens';
+import { CLAUDE_ESTIMATE_WEIGHTS, claudeTextFeatures, estimateClaudeTokens } from '../lib/compressor/tokens';
 
 const root = join(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -71,29 +71,9 @@ function texts(): Text[] {
   ];
 }
 
-/** The estimate's five features, counted as `estimateClaudeTokens` counts them. */
+/** The estimate's five features, counted by the estimate itself. */
 function features(text: string): number[] {
-  let letters = 0;
-  let digits = 0;
-  let punctuation = 0;
-  let whitespaceRuns = 0;
-  let nonAscii = 0;
-  let inWhitespace = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 32 || c === 10 || c === 9 || c === 13) {
-      if (!inWhitespace) whitespaceRuns++;
-      inWhitespace = true;
-      continue;
-    }
-    inWhitespace = false;
-    if (c > 127) {
-      if (c < 0xdc00 || c > 0xdfff) nonAscii++;
-    } else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) letters++;
-    else if (c >= 48 && c <= 57) digits++;
-    else punctuation++;
-  }
-  return [letters, digits, punctuation, whitespaceRuns, nonAscii];
+  return claudeTextFeatures(text);
 }
 
 /** Solves A x = b (Gaussian elimination with partial pivoting; A is 5×5 here). */

@@ -35,6 +35,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
+import { tsFilesUnder } from './files';
 import { headroomCompression, type HeadroomResult } from '../lib';
 import { compress } from '../lib/compressor';
 import { sendReady, serveParent, spawnChild, type Child } from './procs';
@@ -178,23 +179,12 @@ async function upstreamMain(): Promise<void> {
 const ROOT = process.env.BENCH_ROOT ?? path.resolve(__dirname, '..');
 const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'express-headroom-eventloop');
 
-function tsFilesUnder(dir: string, depth = 0): string[] {
-  if (depth > 8) return [];
-  const out: string[] = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...tsFilesUnder(p, depth + 1));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
 function build(): string {
   // Loaded here only: the children must not carry the compiler.
 
   const ts = require('typescript') as typeof import('typescript');
   fs.rmSync(BUILD_DIR, { recursive: true, force: true });
-  const files = [...tsFilesUnder(path.join(ROOT, 'lib')), ...['eventloop', 'procs', 'servers'].map((m) => path.join(ROOT, 'bench', `${m}.ts`))];
+  const files = [...tsFilesUnder(path.join(ROOT, 'lib')), ...['eventloop', 'files', 'procs', 'servers'].map((m) => path.join(ROOT, 'bench', `${m}.ts`))];
   for (const file of files) {
     const out = path.join(BUILD_DIR, path.relative(ROOT, file).replace(/\.ts$/, '.js'));
     const { outputText } = ts.transpileModule(fs.readFileSync(file, 'utf8'), {

@@ -216,7 +216,8 @@ function countInPieces(module: BpeModule, text: string): number {
 /** Weights of the Claude estimate (see the header comment for how they were fitted). */
 export const CLAUDE_ESTIMATE_WEIGHTS = { letter: 0.24, digit: 0.8, punctuation: 0.45, whitespaceRun: 0.4, nonAscii: 1 } as const;
 
-export function estimateClaudeTokens(text: string): number {
+/** The estimate's five features: letters, digits, punctuation, whitespace runs, non-ASCII code points. */
+export function claudeTextFeatures(text: string): [letters: number, digits: number, punctuation: number, whitespaceRuns: number, nonAscii: number] {
   let letters = 0;
   let digits = 0;
   let punctuation = 0;
@@ -237,6 +238,11 @@ export function estimateClaudeTokens(text: string): number {
     else if (c >= 48 && c <= 57) digits++;
     else punctuation++;
   }
+  return [letters, digits, punctuation, whitespaceRuns, nonAscii];
+}
+
+export function estimateClaudeTokens(text: string): number {
+  const [letters, digits, punctuation, whitespaceRuns, nonAscii] = claudeTextFeatures(text);
   const w = CLAUDE_ESTIMATE_WEIGHTS;
   return Math.round(letters * w.letter + digits * w.digit + punctuation * w.punctuation + whitespaceRuns * w.whitespaceRun + nonAscii * w.nonAscii);
 }
