@@ -4,7 +4,7 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: true, tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   // Examples import the package by its name, as users do; tests run it from source.
   moduleNameMapper: { '^express-headroom$': '<rootDir>/lib/index.ts', '^express-headroom/compressor$': '<rootDir>/lib/compressor/index.ts' },
   testTimeout: 30_000,
