@@ -18,6 +18,19 @@ export function retrievalHashes(list: string[] | undefined): string[] {
   return list ? list.filter((h) => RETRIEVAL_HASH.test(h)) : [];
 }
 
+/** Both marker forms Headroom writes into compressed text: `hash=<24 hex>` and `<<ccr:<12–24 hex>[,…]>>`. */
+const TEXT_MARKER = /hash=([0-9a-f]{24})(?![0-9a-f])|<<ccr:([0-9a-f]{12,24})(?![0-9a-f])/g;
+
+/**
+ * Retrieval hashes the service reported, plus those it wrote into the text it returned: a service
+ * may write a marker while its `ccr_hashes` is empty (seen on a real one). Unique, in first-seen order.
+ */
+export function hashesOf(reported: string[] | undefined, texts: readonly string[]): string[] {
+  const out = new Set(retrievalHashes(reported));
+  for (const text of texts) for (const m of text.matchAll(TEXT_MARKER)) out.add(m[1] ?? m[2]);
+  return [...out];
+}
+
 export interface CompressCall {
   body: CompressRequest;
   /** Aborts the call (client gone). The timeout is added here. */

@@ -6,7 +6,7 @@
  */
 import type { Response } from 'express';
 import { CircuitBreaker, type BreakerState } from './breaker';
-import { createHttpClient, createInProcessClient, retrievalHashes, type CompressReply, type ServiceClient } from './client';
+import { createHttpClient, createInProcessClient, hashesOf, type CompressReply, type ServiceClient } from './client';
 import { findRequestSlots, toServiceMessages, writeSlot, type TextSlot } from './codec';
 import type { CompressRequest } from './contract';
 import { HeadroomServiceError } from './errors';
@@ -90,7 +90,7 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
   }
 
   /** Copies the service's own figures into the record (derived where older versions omit them). */
-  function recordReply(result: HeadroomResult, reply: CompressReply): void {
+  function recordReply(result: HeadroomResult, reply: CompressReply, taken: readonly string[]): void {
     const { tokens_before: before, tokens_after: after } = reply;
     const both = before !== undefined && after !== undefined;
     result.tokensBefore = before;
@@ -98,7 +98,7 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
     result.tokensSaved = reply.tokens_saved ?? (both ? before - after : undefined);
     result.compressionRatio = reply.compression_ratio ?? (both ? (before === 0 ? 1 : after / before) : undefined);
     result.transformsApplied = reply.transforms_applied ?? [];
-    result.ccrHashes = retrievalHashes(reply.ccr_hashes);
+    result.ccrHashes = hashesOf(reply.ccr_hashes, taken);
   }
 
   async function call(
@@ -137,7 +137,11 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
       });
       // Remembered even when unchanged, so a repeat costs no call and later turns forward the same bytes.
       await memo.setMany(plan.sendKeys.map((k, j) => [k, answers[j].text]));
-      recordReply(result, reply);
+      recordReply(
+        result,
+        reply,
+        answers.filter((a, j) => a.text !== sent[j].text).map((a) => a.text),
+      );
       if (!changed) result.reason = 'service_returned_unchanged';
       return { changed };
     } catch (err) {

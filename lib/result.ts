@@ -18,7 +18,7 @@ export interface HeadroomResult {
   tokensSaved?: number;
   compressionRatio?: number;
   transformsApplied: string[];
-  /** Retrieval hashes (12–24 lowercase hex) the service reported. */
+  /** Retrieval hashes (12–24 lowercase hex): those the service reported in `ccr_hashes`, and those it wrote into the text taken (`hash=…`, `<<ccr:…>>`). */
   ccrHashes: string[];
   /** Estimated tokens of the new compressible text (what `minTokens` is compared to). */
   estimatedTokens: number;

@@ -4,7 +4,7 @@
  * abort. The in-process client runs a compressor function under the same bounds.
  */
 import { MockAgent } from 'undici';
-import { createHttpClient, createInProcessClient } from '../../lib/client';
+import { createHttpClient, createInProcessClient, hashesOf } from '../../lib/client';
 import type { CompressRequest, CompressResponse } from '../../lib/contract';
 import { HeadroomServiceError, type ServiceErrorCode } from '../../lib/errors';
 
@@ -454,5 +454,16 @@ describe('createInProcessClient', () => {
     ctrl.abort();
     const c = createInProcessClient(() => new Promise<CompressResponse>(() => {}));
     expectError(await rejection(c.compress({ body: request, signal: ctrl.signal, timeoutMs: 60_000 })), 'HEADROOM_ABORTED');
+  });
+});
+
+describe('hashesOf: retrieval hashes from the reply and from the text taken', () => {
+  const H24 = 'a'.repeat(12) + '0123456789ab';
+  test('both marker forms are read from the text even when ccr_hashes is empty (seen on a real service)', () => {
+    const texts = [`[90 items compressed to 12. Retrieve more: hash=${H24}]`, 'x <<ccr:0123456789abcdef,json,4096>> y'];
+    expect(hashesOf([], texts)).toEqual([H24, '0123456789abcdef']);
+  });
+  test('reported hashes first, only 12–24 lowercase hex, no duplicates; longer hex runs are not markers', () => {
+    expect(hashesOf(['stable_prefix_hash:abc', H24, 'ABCDEF012345'], [`hash=${H24}`, `hash=${H24}ff`, '<<ccr:0123>>'])).toEqual([H24]);
   });
 });
