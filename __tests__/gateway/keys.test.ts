@@ -35,7 +35,7 @@ describe('POST /key/generate and /key/update', () => {
 
   test('only a hash of the key is stored', async () => {
     const { key } = await stack.generateKey({ key_alias: 'hashed' });
-    const dump = JSON.stringify(stack.gateway.db.prepare('SELECT * FROM keys').all());
+    const dump = JSON.stringify(await stack.gateway.db.query('SELECT * FROM keys'));
     expect(dump).not.toContain(key);
   });
 
@@ -94,7 +94,7 @@ describe('POST /key/generate and /key/update', () => {
       const upd = await post(`${stack.url}/key/update`, { key, guardrails: ['headroom-compression'] }, headers);
       expect(upd.status).toBe(401);
     }
-    expect(stack.gateway.keys.lookup(key)!.guardrails).toEqual([]);
+    expect((await stack.gateway.keys.lookup(key))!.guardrails).toEqual([]);
   });
 
   test('keys survive a restart (SQLite file)', async () => {

@@ -57,7 +57,7 @@ describe('POST /key/delete', () => {
     const anthropic = new Anthropic({ baseURL: stack.url, apiKey: leaked.key, maxRetries: 0 });
     await expect(anthropic.messages.create(anthropicToolBody() as unknown as Anthropic.MessageCreateParamsNonStreaming)).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
     expect(stack.upstream.requests).toHaveLength(0);
-    expect(stack.gateway.keys.lookup(leaked.key)).toBeUndefined();
+    expect(await stack.gateway.keys.lookup(leaked.key)).toBeUndefined();
 
     const ok = await post(`${stack.url}/v1/chat/completions`, openaiToolBody(), { authorization: `Bearer ${other.key}` });
     expect(ok.status).toBe(200);
@@ -84,7 +84,7 @@ describe('POST /key/delete', () => {
     expect(res.json).toEqual({ error: { message: expect.stringContaining('key not found'), type: update.json.error.type, param: null, code: 'key_not_found' } });
     expect(res.text).not.toContain(unknown); // named abbreviated (sk-...wxyz), never whole
     expect(res.json.error.message).toContain('sk-...wxyz');
-    expect(stack.gateway.keys.lookup(kept.key)).toBeDefined();
+    expect(await stack.gateway.keys.lookup(kept.key)).toBeDefined();
     // Deleting twice: the second call finds nothing.
     expect((await del({ keys: [kept.key] })).status).toBe(200);
     expect((await del({ keys: [kept.key] })).status).toBe(404);
@@ -107,6 +107,6 @@ describe('POST /key/delete', () => {
       expect(res.status).toBe(401);
       expect(res.json.error.code).toBe('invalid_master_key');
     }
-    expect(stack.gateway.keys.lookup(key)).toBeDefined();
+    expect(await stack.gateway.keys.lookup(key)).toBeDefined();
   });
 });

@@ -74,7 +74,7 @@ afterAll(async () => stack.close());
 
 describe('sign-in', () => {
   test('no session: 401 with the login form, and nothing from the log', async () => {
-    stack.gateway.spend.insert(entry('secret-row', Date.now()));
+    await stack.gateway.spend.insert(entry('secret-row', Date.now()));
     for (const path of ['/ui', '/ui/', '/ui/requests/secret-row', '/ui/nope']) {
       const res = await request(app).get(path);
       expect(res.status).toBe(401);
@@ -197,7 +197,7 @@ describe('escaping', () => {
 
   test('values from the log in attributes and the record JSON are escaped too', async () => {
     const id = `q"><img src=x onerror=alert(1)>`;
-    stack.gateway.spend.insert(
+    await stack.gateway.spend.insert(
       entry(id, Date.now(), {
         key_alias: 'attr"test',
         model: `m'<b>`,
@@ -244,10 +244,10 @@ describe('escaping', () => {
 
 describe('pagination and filters', () => {
   const base = startOfDay() + 60_000; // today, whatever the time zone
-  beforeAll(() => {
+  beforeAll(async () => {
     // 12 rows for alias "pager", a second apart; every third failed, one rejected (no headroom record).
     for (let i = 0; i < 12; i++) {
-      stack.gateway.spend.insert(
+      await stack.gateway.spend.insert(
         entry(`pager-${String(i).padStart(2, '0')}`, base + i * 1000, {
           key_alias: 'pager',
           ...(i % 3 === 0 ? { headroom_status: 'failed', headroom_reason: null, headroom_error_code: 'HEADROOM_TIMEOUT' } : {}),
@@ -296,13 +296,13 @@ describe('pagination and filters', () => {
     // Across aliases: the status filter alone.
     const failed = idsOf((await get('?status=failed&per=200')).text);
     expect(failed).toEqual(expect.arrayContaining(newest(9, 6, 3, 0)));
-    expect(stack.gateway.spend.page({ headroom_status: 'failed', limit: 1000, offset: 0 }).total).toBe(failed.length);
+    expect((await stack.gateway.spend.page({ headroom_status: 'failed', limit: 1000, offset: 0 })).total).toBe(failed.length);
   });
 
   test("the totals strip: today's requests, share compressed, tokens saved, compress-step p50/p95", async () => {
     // 20 compressed calls at 1..20 ms, and one from yesterday that must not count.
     for (let i = 1; i <= 20; i++) {
-      stack.gateway.spend.insert(
+      await stack.gateway.spend.insert(
         entry(`tot-${i}`, base + i, {
           key_alias: 'totals',
           headroom_status: 'compressed',
@@ -316,7 +316,7 @@ describe('pagination and filters', () => {
         }),
       );
     }
-    stack.gateway.spend.insert(
+    await stack.gateway.spend.insert(
       entry('tot-old', startOfDay() - 1000, {
         key_alias: 'totals',
         headroom_status: 'compressed',
@@ -325,9 +325,9 @@ describe('pagination and filters', () => {
         headroom_started_at: startOfDay() - 999,
       }),
     );
-    stack.gateway.spend.insert(entry('tot-skip', base + 50, { key_alias: 'totals' }));
+    await stack.gateway.spend.insert(entry('tot-skip', base + 50, { key_alias: 'totals' }));
 
-    expect(stack.gateway.spend.totals({ since: startOfDay(), key_alias: 'totals' })).toEqual({
+    expect(await stack.gateway.spend.totals({ since: startOfDay(), key_alias: 'totals' })).toEqual({
       requests: 21,
       compressed: 20,
       failed: 0,
