@@ -55,7 +55,14 @@ export function authenticate(keys: KeyStore, isMaster: MasterKeyCheck): RequestH
         break;
       }
       // Read from the store on every request (no cache), so a key deleted by /key/delete on any instance fails its next request.
-      const key = await keys.lookup(k);
+      // The store unreachable: 503, never a guess (a cached key could be one revoked meanwhile). The master key needs no store.
+      let key;
+      try {
+        key = await keys.lookup(k);
+      } catch {
+        providerError(req, res, 503, 'key_store_unavailable', 'the key store (database) is unreachable; retry shortly', 'key_store_unavailable');
+        return false;
+      }
       if (key) {
         st.key = key;
         break;
