@@ -11,6 +11,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { migrate, openDb } from '../../examples/gateway/db';
+import { KEYS_MIGRATION } from '../../examples/gateway/keys';
+import { SPEND_MIGRATION } from '../../examples/gateway/spend';
 import { startUpstreamStandIn, type UpstreamStandIn } from '../../examples/gateway/upstream-standin';
 import { claudeTurns } from '../kit/fixtures';
 import { freePort, postgresBinDir, startPostgres, type PostgresCluster } from '../kit/postgres';
@@ -74,6 +77,26 @@ pgDescribe.each(['sqlite', 'postgres'] as const)('keys and the spend log on %s',
     const totals = await stack.gateway.spend.totals({ since: 0, key_alias: alias });
     expect(totals).toMatchObject({ requests: 2, compressed: 1, compress_calls: 1 });
     expect(typeof totals.compress_p50_ms).toBe('number');
+  });
+});
+
+pgDescribe('migrations', () => {
+  test('four instances migrating a fresh Postgres database at once: one applies the schema, the others find it done', async () => {
+    const admin = openDb({ url: pg.url, path: '' });
+    await admin.exec('CREATE DATABASE fresh_migrate');
+    await admin.close();
+    const url = pg.url.replace(/\/gateway$/, '/fresh_migrate');
+    const dbs = Array.from({ length: 4 }, () => openDb({ url, path: '' }));
+    try {
+      const applied = await Promise.all(dbs.map((db) => migrate(db, [KEYS_MIGRATION, SPEND_MIGRATION])));
+      expect(applied.map((a) => a.join(',')).sort()).toEqual(['', '', '', '1,2']);
+      expect(await dbs[0].query('SELECT version, name FROM schema_migrations ORDER BY version')).toEqual([
+        { version: 1, name: 'keys' },
+        { version: 2, name: 'spend_logs' },
+      ]);
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+    }
   });
 });
 
@@ -196,12 +219,31 @@ fleetDescribe('two gateway processes on one Postgres and one Redis', () => {
     expect(fromB.map((r) => r.request_id)).toEqual(rows.map((r) => r.request_id));
   });
 
-  test('SIGTERM: the instance finishes, flushes its spend rows and exits 0', async () => {
-    const res = await post(`${a.url}/v1/chat/completions`, openaiToolBody(), master);
-    expect(res.status).toBe(200);
-    const id = res.headers.get('x-litellm-call-id')!;
-    expect(await a.stop()).toBe(0);
-    const row = (await (await fetch(`${b.url}/spend/logs?request_id=${id}`, { headers: master })).json()) as unknown[];
-    expect(row).toHaveLength(1);
+  test('SIGTERM: no new connections, the request in flight finishes, its row is flushed, exit 0', async () => {
+    let reached = false;
+    // The upstream answers after 600 ms, so the request is still in flight when the signal arrives.
+    upstream.reply = (_req, res) => {
+      reached = true;
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'chatcmpl-slow', object: 'chat.completion', model: 'gpt-4o', choices: [] }));
+      }, 600);
+    };
+    try {
+      const pending = post(`${a.url}/v1/chat/completions`, openaiToolBody(), master);
+      while (!reached) await new Promise((r) => setTimeout(r, 10));
+      a.proc.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 150));
+      await expect(fetch(`${a.url}/health`)).rejects.toThrow();
+      const res = await pending;
+      expect(res.status).toBe(200);
+      const id = res.headers.get('x-litellm-call-id')!;
+      expect(await a.stop()).toBe(0);
+      expect(a.output()).toContain('stopped');
+      const row = (await (await fetch(`${b.url}/spend/logs?request_id=${id}`, { headers: master })).json()) as unknown[];
+      expect(row).toHaveLength(1);
+    } finally {
+      upstream.reply = undefined;
+    }
   });
 });
