@@ -49,6 +49,7 @@ faultDescribe('Postgres and Redis going away under a running gateway', () => {
     // Give the buffer a failed flush or two, so the rows are really held across the outage.
     await new Promise((r) => setTimeout(r, 300));
     expect(stack.gateway.spendBuffer.size).toBeGreaterThan(0);
+    expect(((await (await fetch(`${stack.url}/health`)).json()) as { spend_buffered: number }).spend_buffered).toBe(stack.gateway.spendBuffer.size);
 
     pg.start();
     let found: string[] = [];

@@ -171,6 +171,10 @@ fleetDescribe('two gateway processes on one Postgres and one Redis', () => {
     expect(existsSync(join(dir, 'unused.db'))).toBe(false);
   });
 
+  test('/health of each instance names the store', async () => {
+    for (const g of [a, b]) expect(await (await fetch(`${g.url}/health`)).json()).toMatchObject({ status: 'healthy', store: 'postgres', spend_buffered: expect.any(Number) });
+  });
+
   test('a key made on A works on B; revoked on B, refused on A at once', async () => {
     const made = await post(`${a.url}/key/generate`, { key_alias: 'fleet-revoke' }, master);
     expect(made.status).toBe(200);

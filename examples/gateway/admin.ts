@@ -16,6 +16,10 @@ export interface AdminOptions {
   metrics: GatewayMetrics;
   headroom: HeadroomMiddleware;
   compression: 'embedded' | 'service';
+  /** Which store keys and the spend log are in (`/health` says so). */
+  storeKind: 'sqlite' | 'postgres';
+  /** Spend-log rows waiting to be written (`/health` shows the backlog). */
+  spendBuffered(): number;
   /** auth.ts's master-key guard. */
   requireMaster: RequestHandler;
 }
@@ -30,10 +34,10 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): void {
   app.get('/spend/logs', opts.requireMaster, spendLogs(opts.spend));
 }
 
-function openRoutes(app: express.Express, { compression, headroom, metrics }: AdminOptions): void {
+function openRoutes(app: express.Express, { compression, headroom, metrics, storeKind, spendBuffered }: AdminOptions): void {
   // Claude Code probes the base URL with HEAD / at start.
   app.get('/', (_req, res) => void res.json({ name: 'express-headroom gateway', compression }));
-  app.get('/health', (_req, res) => void res.json({ status: 'healthy', compression, headroom: headroom.stats() }));
+  app.get('/health', (_req, res) => void res.json({ status: 'healthy', compression, store: storeKind, spend_buffered: spendBuffered(), headroom: headroom.stats() }));
   app.get('/metrics', async (_req, res) => {
     res.setHeader('content-type', metrics.registry.contentType);
     res.end(await metrics.registry.metrics());

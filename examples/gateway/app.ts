@@ -88,7 +88,16 @@ export function createGateway(config: GatewayConfig): Gateway {
   app.disable('x-powered-by');
   // Until the schema is in place, requests wait (a failed migration answers 500 through adminErrors / v1Errors).
   app.use((_req, _res, next) => void ready.then(() => next(), next));
-  mountAdmin(app, { keys, spend, metrics, headroom, compression, requireMaster: requireMaster(isMaster) });
+  mountAdmin(app, {
+    keys,
+    spend,
+    metrics,
+    headroom,
+    compression,
+    storeKind: db.dialect,
+    spendBuffered: () => spendBuffer.size,
+    requireMaster: requireMaster(isMaster),
+  });
   // The admin UI (Logs, one request's lifecycle and headroom evaluation); master key, see ui/index.ts.
   app.use('/ui', createUi({ spend, masterKey: config.masterKey, compression }));
   app.use(under('/v1', v1));
