@@ -9,7 +9,7 @@
  *   npm run bench:store -- [--seconds 10] [--connections 16] [--out bench/results/store-latest.md]
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -70,11 +70,11 @@ async function main() {
   const outPath = arg('out', '');
   const upstream = await startUpstreamStandIn();
   const pg = await startPostgres('bench');
-  const dir = os.tmpdir();
+  const dbFile = join(os.tmpdir(), `bench-store-${process.pid}.db`);
   const rows: string[] = [];
   try {
     for (const [name, env] of [
-      ['SQLite', { DATABASE_PATH: join(dir, `bench-store-${process.pid}.db`) }],
+      ['SQLite', { DATABASE_PATH: dbFile }],
       ['Postgres', { DATABASE_URL: pg.url }],
     ] as const) {
       const gw = await startGateway({ ...env, OPENAI_UPSTREAM: upstream.url, ANTHROPIC_UPSTREAM: upstream.url });
@@ -92,6 +92,7 @@ async function main() {
   } finally {
     pg.destroy();
     await upstream.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(dbFile + suffix, { force: true });
   }
   const report = [
     `# Gateway on SQLite vs Postgres`,
