@@ -128,7 +128,8 @@ test('claude -p completes a Bash tool round through the gateway; the tool output
   }
 
   // Every call is in the spend log under the key's alias; the tool round is recorded as compressed.
-  const logs = stack.gateway.spend.list({ key_alias: 'claude-code' });
+  await stack.flushSpend();
+  const logs = await stack.gateway.spend.list({ key_alias: 'claude-code' });
   expect(logs.length).toBeGreaterThanOrEqual(2);
   expect(logs.some((l) => l.path === '/v1/messages' && l.headroom_status === 'compressed' && (l.tokens_saved ?? 0) > 0)).toBe(true);
 });
@@ -147,6 +148,7 @@ test('claude -p with the embedded compressor (no HEADROOM_API_BASE)', async () =
   const text = typeof result.content === 'string' ? result.content : result.content.map((p: any) => p.text).join('');
   expect(text.length).toBeLessThan(EXPECTED_OUTPUT.length);
   expect(second!.headers['x-api-key']).toBe(ANTHROPIC_KEY);
-  const row = stack.gateway.spend.list({ key_alias: 'claude-code-embedded' }).find((l) => l.headroom_status === 'compressed' && l.tokens_saved);
+  await stack.flushSpend();
+  const row = (await stack.gateway.spend.list({ key_alias: 'claude-code-embedded' })).find((l) => l.headroom_status === 'compressed' && l.tokens_saved);
   expect(row?.tokens_saved).toBeGreaterThan(0);
 });

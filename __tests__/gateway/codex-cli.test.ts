@@ -362,7 +362,8 @@ test('codex exec runs a shell tool round through the gateway: output compressed 
   }
 
   // The spend log: three rows under the key's alias, the compressed one in the middle.
-  const rows = stack.gateway.spend.list({ key_alias: 'codex-cli' }).sort((a, b) => a.received_at - b.received_at);
+  await stack.flushSpend();
+  const rows = (await stack.gateway.spend.list({ key_alias: 'codex-cli' })).sort((a, b) => a.received_at - b.received_at);
   expect(rows.map((r) => [r.path, r.status, r.model, r.stream])).toEqual(Array(3).fill(['/v1/responses', 200, MODEL, true]));
   expect(rows.map((r) => r.request_bytes)).toEqual(sent.map((s) => s.raw.length));
   expect(rows.map((r) => r.forwarded_bytes)).toEqual(fwd.map((r) => r.raw.length));

@@ -28,6 +28,8 @@ export interface GatewayStack {
   dbPath: string;
   /** POST /key/generate with the master key; returns the parsed answer. */
   generateKey(body?: object): Promise<{ key: string; key_alias: string | null; guardrails: string[]; models: string[]; token: string } & Record<string, unknown>>;
+  /** Writes the spend-log rows buffered so far (rows are buffered when a response closes, written off the request path). */
+  flushSpend(): Promise<void>;
   /** The spend-log row of a request (waits for it: rows are written when the response closes). */
   spendRow(requestId: string): Promise<SpendEntry>;
   close(): Promise<void>;
@@ -91,9 +93,14 @@ export async function startGatewayStack(opts: StackOptions = {}): Promise<Gatewa
       if (res.status !== 200) throw new Error(`/key/generate ${res.status}: ${JSON.stringify(json)}`);
       return json;
     },
+    async flushSpend() {
+      // A response's close event may trail the client's last read by a tick.
+      await new Promise((r) => setTimeout(r, 20));
+      await gateway.spendBuffer.flush();
+    },
     async spendRow(requestId) {
       for (let i = 0; i < 200; i++) {
-        const row = gateway.spend.list({ request_id: requestId })[0];
+        const row = (await gateway.spend.list({ request_id: requestId }))[0];
         if (row) return row;
         await new Promise((r) => setTimeout(r, 10));
       }

@@ -222,13 +222,13 @@ describe('routing and proxying', () => {
     await new Promise((r) => server.once('listening', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
-      const { key: k } = down.keys.generate({});
+      const { key: k } = await down.keys.generate({});
       const res = await post(`${url}/v1/messages`, anthropicToolBody(), { 'x-api-key': k });
       expect(res.status).toBe(502);
       expect(res.json).toEqual({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('ECONNREFUSED') } });
       const id = res.headers.get('x-litellm-call-id')!;
-      for (let i = 0; i < 100 && !down.spend.list({ request_id: id }).length; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(down.spend.list({ request_id: id })[0]).toMatchObject({ status: 502, error: 'upstream_unreachable' });
+      for (let i = 0; i < 100 && !(await down.spend.list({ request_id: id })).length; i++) await new Promise((r) => setTimeout(r, 10));
+      expect((await down.spend.list({ request_id: id }))[0]).toMatchObject({ status: 502, error: 'upstream_unreachable' });
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -49,13 +49,19 @@ describe('settingsFromEnv', () => {
       HEADROOM_MIN_TOKENS: '0',
       HEADROOM_TIMEOUT_MS: '2500',
       HEADROOM_UNREACHABLE_FALLBACK: 'fail_closed',
+      DATABASE_URL: 'postgres://gw:pw@db.internal:5432/gateway',
+      REDIS_URL: 'redis://cache.internal:6379',
+      SHUTDOWN_TIMEOUT_MS: '20000',
     });
     expect(s).toEqual({
       host: '0.0.0.0',
       port: 8080,
+      shutdownTimeoutMs: 20000,
       config: {
         masterKey: 'sk-m',
         databasePath: '/var/lib/gw.db',
+        databaseUrl: 'postgres://gw:pw@db.internal:5432/gateway',
+        redisUrl: 'redis://cache.internal:6379',
         anthropicUpstream: 'http://10.0.0.1:9000',
         openaiUpstream: 'http://10.0.0.2:9000',
         anthropicApiKey: 'sk-ant-x',
@@ -74,6 +80,8 @@ describe('settingsFromEnv', () => {
     [{ MASTER_KEY: 'k', PORT: 'eighty' }, 'PORT'],
     [{ MASTER_KEY: 'k', HEADROOM_API_BASE: 'localhost:8787' }, 'HEADROOM_API_BASE'],
     [{ MASTER_KEY: 'k', HEADROOM_UNREACHABLE_FALLBACK: 'retry' }, 'HEADROOM_UNREACHABLE_FALLBACK'],
+    [{ MASTER_KEY: 'k', DATABASE_URL: 'mysql://db/gw' }, 'DATABASE_URL'],
+    [{ MASTER_KEY: 'k', REDIS_URL: 'cache:6379' }, 'REDIS_URL'],
   ])('refuses %j naming %s', (env, name) => {
     expect(() => settingsFromEnv(env)).toThrow(EnvError);
     expect(() => settingsFromEnv(env)).toThrow(name);

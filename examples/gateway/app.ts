@@ -2,7 +2,7 @@
  * The gateway: express-headroom used exactly as a user imports it, in front of
  * http-proxy-middleware, with what a platform team rolling compression out to Claude Code needs:
  * provider routing with the provider key injected, LiteLLM-style virtual keys, a spend log in
- * SQLite, Prometheus metrics.
+ * SQLite or Postgres (db.ts; several instances share Postgres and Redis), Prometheus metrics.
  *
  * This file only composes: it builds the pieces and mounts them. Each piece lives with its concern
  * (see the README's "Layout"): types.ts (config, Gateway), request-state.ts (per-request state,
@@ -13,18 +13,20 @@
  * environment); `server.ts` reads the environment and listens.
  */
 import type { IncomingMessage } from 'node:http';
-import Database from 'better-sqlite3';
 import express, { type RequestHandler } from 'express';
-import { headroomCompression, type HeadroomMiddleware, type Logger } from 'express-headroom';
+import { RedisMemoStore, headroomCompression, type HeadroomMiddleware, type Logger } from 'express-headroom';
+import type Redis from 'ioredis';
 import { mountAdmin } from './admin';
 import { authenticate, checkModel, masterKeyCheck, requireMaster } from './auth';
+import { migrate, openDb } from './db';
 import { adminErrors, adminNotFound, v1Errors } from './errors';
-import { KeyStore } from './keys';
+import { KEYS_MIGRATION, KeyStore } from './keys';
 import { createMetrics } from './metrics';
 import { createUpstreams, route } from './proxy';
 import { recorder } from './record';
 import { begin, stateOf } from './request-state';
-import { SpendLog } from './spend';
+import { SPEND_MIGRATION, SpendLog } from './spend';
+import { SpendBuffer } from './spend-buffer';
 import type { Gateway, GatewayConfig } from './types';
 import { createUi } from './ui';
 
@@ -48,11 +50,21 @@ export function createGateway(config: GatewayConfig): Gateway {
   const bodyLimit = config.bodyLimit ?? '64mb';
   const compression = config.headroomApiBase ? 'service' : 'embedded';
   // First: it validates its options and throws before anything is opened.
-  const headroom = compressionFor(config, logger);
-  const db = openDatabase(config.databasePath);
+  const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : undefined;
+  const headroom = compressionFor(config, logger, redis);
+  const db = openDb({ url: config.databaseUrl, path: config.databasePath });
+  // The schema, versioned, before the first request touches it (requests wait below).
+  const ready = migrate(db, [KEYS_MIGRATION, SPEND_MIGRATION]).then(() => undefined);
+  ready.catch((err) => logger.error({ err: (err as Error)?.message, store: db.description }, 'database migration failed'));
   const keys = new KeyStore(db);
   const spend = new SpendLog(db);
   const metrics = createMetrics();
+  const spendBuffer = new SpendBuffer(spend, {
+    ...config.spendBuffer,
+    logger,
+    onDrop: (n) => metrics.spendRowsDropped.inc(n),
+    onBuffered: (n) => metrics.spendRowsBuffered.set(n),
+  });
   const upstreams = createUpstreams(config, logger);
   const isMaster = masterKeyCheck(config.masterKey);
   let closed = false;
@@ -60,7 +72,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   // One /v1 request, top to bottom; any step may answer (status in brackets) instead of passing on.
   const v1 = express.Router();
   v1.use(
-    begin(recorder({ spend, metrics, logger, isClosed: () => closed })), // id, clock, spend-log row on close; Expect dropped
+    begin(recorder({ spend: spendBuffer, metrics, logger, isClosed: () => closed })), // id, clock, spend-log row on close; Expect dropped
     route, // the provider (404)
     authenticate(keys, isMaster), // master or virtual key (401); the client's key removed
     // verifyJson: the middleware's shape limits (depth, messages, values) before express.json parses, so no
@@ -74,7 +86,18 @@ export function createGateway(config: GatewayConfig): Gateway {
 
   const app = express();
   app.disable('x-powered-by');
-  mountAdmin(app, { keys, spend, metrics, headroom, compression, requireMaster: requireMaster(isMaster) });
+  // Until the schema is in place, requests wait (a failed migration answers 500 through adminErrors / v1Errors).
+  app.use((_req, _res, next) => void ready.then(() => next(), next));
+  mountAdmin(app, {
+    keys,
+    spend,
+    metrics,
+    headroom,
+    compression,
+    storeKind: db.dialect,
+    spendBuffered: () => spendBuffer.size,
+    requireMaster: requireMaster(isMaster),
+  });
   // The admin UI (Logs, one request's lifecycle and headroom evaluation); master key, see ui/index.ts.
   app.use('/ui', createUi({ spend, masterKey: config.masterKey, compression }));
   app.use(under('/v1', v1));
@@ -84,27 +107,39 @@ export function createGateway(config: GatewayConfig): Gateway {
   return {
     app,
     db,
+    ready,
+    store: db.description,
     keys,
     spend,
+    spendBuffer,
     metrics,
     headroom,
     compression,
-    async close() {
+    async close(opts = {}) {
       if (closed) return;
       closed = true;
       await headroom.close();
       upstreams.close();
-      db.close();
+      // Rows of requests already finished are written before the store closes.
+      const left = await ready.then(
+        () => spendBuffer.drain(opts.flushTimeoutMs ?? 5000),
+        () => spendBuffer.size,
+      );
+      if (left) logger.error({ rows: left }, 'spend log rows not written at shutdown (database unreachable)');
+      await db.close();
+      if (redis) await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
 /** The middleware as the gateway runs it: a key's guardrails decide whom it compresses for. */
-function compressionFor(config: GatewayConfig, logger: Logger): HeadroomMiddleware {
+function compressionFor(config: GatewayConfig, logger: Logger, redis: Redis | undefined): HeadroomMiddleware {
   const guardrailName = config.headroom?.guardrailName ?? DEFAULT_GUARDRAIL;
   return headroomCompression({
     ...(config.headroom ?? {}),
     ...(config.headroomApiBase ? { apiBase: config.headroomApiBase, ...(config.headroomApiKey ? { apiKey: config.headroomApiKey } : {}) } : { compressor: config.compressor }),
+    // Shared memo: every instance forwards the same compressed bytes for the same tool output (the provider's prompt cache holds across instances).
+    ...(redis ? { memoStore: new RedisMemoStore(redis) } : {}),
     defaultOn: config.defaultOn ?? false,
     // The key's guardrails attach compression to everything the key sends (LiteLLM's per-key guardrails).
     enabledFor: (req) => stateOf(req)?.key?.guardrails.includes(guardrailName) === true,
@@ -112,13 +147,23 @@ function compressionFor(config: GatewayConfig, logger: Logger): HeadroomMiddlewa
   });
 }
 
-function openDatabase(path: string): Database.Database {
-  const db = new Database(path);
-  // WAL: a reader of the file (/ui, a sqlite3 shell) does not block the per-request spend-log writes.
-  if (path !== ':memory:') db.pragma('journal_mode = WAL');
-  // Wait for a lock held by another connection instead of failing the write at once.
-  db.pragma('busy_timeout = 5000');
-  return db;
+/**
+ * ioredis, failing fast when Redis is away: no offline queue and one retry, so a memo lookup errors at
+ * once and the middleware goes on without the shared memo (it bounds each call by memoTimeoutMs too).
+ */
+function openRedis(url: string, logger: Logger): Redis {
+  // Loaded only when used: ioredis is the example gateway's dependency, not every user's.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const IORedis = require('ioredis') as typeof import('ioredis').default;
+  const client = new IORedis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 200, 2000), lazyConnect: false });
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn({ err: err.message }, 'redis unreachable: compressing without the shared memo until it returns');
+  });
+  client.on('ready', () => (down = false));
+  return client;
 }
 
 /** `application/json` and `application/*+json`, as the middleware reads them. */

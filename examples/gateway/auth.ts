@@ -43,6 +43,10 @@ export function masterKeyCheck(masterKey: string): MasterKeyCheck {
 /** /v1: the master key or a virtual key, else 401. Header-only, so an unauthenticated client never gets its body read. */
 export function authenticate(keys: KeyStore, isMaster: MasterKeyCheck): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
+    void check(req, res).then((ok) => ok && next(), next);
+  };
+
+  async function check(req: Request, res: Response): Promise<boolean> {
     const st = requestState(res);
     const presented = presentedKeys(req);
     for (const k of presented) {
@@ -50,8 +54,15 @@ export function authenticate(keys: KeyStore, isMaster: MasterKeyCheck): RequestH
         st.master = true;
         break;
       }
-      // Read from SQLite on every request, so a key deleted by /key/delete fails its next request.
-      const key = keys.lookup(k);
+      // Read from the store on every request (no cache), so a key deleted by /key/delete on any instance fails its next request.
+      // The store unreachable: 503, never a guess (a cached key could be one revoked meanwhile). The master key needs no store.
+      let key;
+      try {
+        key = await keys.lookup(k);
+      } catch {
+        providerError(req, res, 503, 'key_store_unavailable', 'the key store (database) is unreachable; retry shortly', 'key_store_unavailable');
+        return false;
+      }
       if (key) {
         st.key = key;
         break;
@@ -61,13 +72,14 @@ export function authenticate(keys: KeyStore, isMaster: MasterKeyCheck): RequestH
       const message = presented.length
         ? 'invalid API key: not a key of this gateway (send a virtual key from POST /key/generate)'
         : 'missing API key: send Authorization: Bearer <virtual key> or x-api-key: <virtual key>';
-      return providerError(req, res, 401, 'unauthorized', message, 'invalid_api_key');
+      providerError(req, res, 401, 'unauthorized', message, 'invalid_api_key');
+      return false;
     }
     // The client's own credentials never go upstream.
     delete req.headers.authorization;
     delete req.headers['x-api-key'];
-    next();
-  };
+    return true;
+  }
 }
 
 /** The admin endpoints: the master key only. */

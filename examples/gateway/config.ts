@@ -8,6 +8,8 @@ export interface ServerSettings {
   config: Omit<GatewayConfig, 'compressor'>;
   host: string;
   port: number;
+  /** SIGTERM: how long in-flight requests and the spend-log flush may take before the process exits anyway. Default 10 s. */
+  shutdownTimeoutMs: number;
 }
 
 export class EnvError extends Error {}
@@ -39,6 +41,19 @@ function url(name: string, value: string | undefined, fallback?: string): string
   return v.replace(/\/+$/, '');
 }
 
+function storeUrl(name: string, value: string | undefined, protocols: string[], example: string): string | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new EnvError(`${name} must be a URL like ${example}`);
+  }
+  if (!protocols.includes(u.protocol)) throw new EnvError(`${name} must be a URL like ${example} (got the scheme "${u.protocol}")`);
+  return v;
+}
+
 export function settingsFromEnv(env: NodeJS.ProcessEnv): ServerSettings {
   const masterKey = env.MASTER_KEY?.trim();
   if (!masterKey) {
@@ -55,14 +70,21 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): ServerSettings {
   if (timeoutMs !== undefined) headroom.timeoutMs = timeoutMs;
   if (fallback) headroom.unreachableFallback = fallback as 'fail_open' | 'fail_closed';
 
+  const databaseUrl = storeUrl('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/gateway');
+  const redisUrl = storeUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'], 'redis://host:6379');
+  const shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS', env.SHUTDOWN_TIMEOUT_MS) ?? 10_000;
   const port = int('PORT', env.PORT) ?? 4000;
   if (port > 65535) throw new EnvError(`PORT must be at most 65535, got ${port}`);
   return {
     host: env.HOST?.trim() || '127.0.0.1',
     port,
+    shutdownTimeoutMs,
     config: {
       masterKey,
       databasePath: env.DATABASE_PATH?.trim() || './gateway.db',
+      // Set: Postgres, whatever DATABASE_PATH says (the start-up line names the store in use).
+      ...(databaseUrl ? { databaseUrl } : {}),
+      ...(redisUrl ? { redisUrl } : {}),
       anthropicUpstream: url('ANTHROPIC_UPSTREAM', env.ANTHROPIC_UPSTREAM, 'https://api.anthropic.com'),
       openaiUpstream: url('OPENAI_UPSTREAM', env.OPENAI_UPSTREAM, 'https://api.openai.com'),
       anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,

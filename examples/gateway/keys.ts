@@ -1,9 +1,9 @@
 /**
  * Virtual keys, LiteLLM style: `POST /key/generate`, `POST /key/update` and `POST /key/delete`
- * (master key only), kept in SQLite. Only a SHA-256 of each key is stored; the key itself is shown once, at generation.
+ * (master key only), kept in the gateway's store (SQLite or Postgres, db.ts). Only a SHA-256 of each key is stored; the key itself is shown once, at generation.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
+import type { Db, Migration, Queryable } from './db';
 import { z } from 'zod';
 import { MAX_ALIAS_CHARS, MAX_MODEL_CHARS } from './limits';
 
@@ -113,46 +113,34 @@ export function keyResponse(k: VirtualKey, key?: string) {
   };
 }
 
-export class KeyStore {
-  private readonly byToken;
-  private readonly byAlias;
-  private readonly insertStmt;
+/** Unique violation (a concurrent generate took the alias or key first): SQLite's and Postgres's. */
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | null;
+  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === '23505';
+}
 
-  constructor(private readonly db: Database) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS keys (
-        token      TEXT PRIMARY KEY,
-        key_name   TEXT NOT NULL,
-        key_alias  TEXT UNIQUE,
-        guardrails TEXT NOT NULL DEFAULT '[]',
-        models     TEXT NOT NULL DEFAULT '[]',
-        metadata   TEXT NOT NULL DEFAULT '{}',
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-      )`);
-    this.byToken = db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE token = ?');
-    this.byAlias = db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE key_alias = ?');
-    this.insertStmt = db.prepare(
-      `INSERT INTO keys (token, key_name, key_alias, guardrails, models, metadata, created_at, updated_at)
-       VALUES (@token, @key_name, @key_alias, @guardrails, @models, @metadata, @created_at, @updated_at)`,
-    );
+export class KeyStore {
+  constructor(private readonly db: Db) {}
+
+  private async row(token: string, q: Queryable = this.db): Promise<KeyRow | undefined> {
+    return (await q.query<KeyRow>('SELECT * FROM keys WHERE token = $1', [token]))[0];
   }
 
-  /** The key a client presented, or undefined. */
-  lookup(key: string): VirtualKey | undefined {
-    const row = this.byToken.get(hashKey(key));
+  /** The key a client presented, or undefined. Read from the store every time: no cache (a deleted key fails at once on every instance). */
+  async lookup(key: string): Promise<VirtualKey | undefined> {
+    const row = await this.row(hashKey(key));
     return row ? fromRow(row) : undefined;
   }
 
   /** `POST /key/generate`. Throws {@link KeyError} (400) on a bad body or a taken alias. */
-  generate(body: unknown): { key: string; record: VirtualKey } {
+  async generate(body: unknown): Promise<{ key: string; record: VirtualKey }> {
     const parsed = generateSchema.safeParse(body ?? {});
     if (!parsed.success) throw new KeyError(400, explain(parsed.error));
     const input = parsed.data;
     const key = input.key ?? `sk-${randomBytes(24).toString('base64url')}`;
     const token = hashKey(key);
-    if (this.byToken.get(token)) throw new KeyError(400, 'this key already exists');
-    this.assertAliasFree(input.key_alias ?? null, token);
+    if (await this.row(token)) throw new KeyError(400, 'this key already exists');
+    await this.assertAliasFree(input.key_alias ?? null, token);
     const now = new Date().toISOString();
     const record: VirtualKey = {
       token,
@@ -164,12 +152,26 @@ export class KeyStore {
       created_at: now,
       updated_at: now,
     };
-    this.insertStmt.run({
-      ...record,
-      guardrails: JSON.stringify(record.guardrails),
-      models: JSON.stringify(record.models),
-      metadata: JSON.stringify(record.metadata),
-    });
+    try {
+      await this.db.query(
+        `INSERT INTO keys (token, key_name, key_alias, guardrails, models, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          record.token,
+          record.key_name,
+          record.key_alias,
+          JSON.stringify(record.guardrails),
+          JSON.stringify(record.models),
+          JSON.stringify(record.metadata),
+          record.created_at,
+          record.updated_at,
+        ],
+      );
+    } catch (err) {
+      // Another instance (or request) took the key or alias between the check and the insert.
+      if (isUniqueViolation(err)) throw new KeyError(400, 'this key or its key_alias was just taken by another request; aliases must be unique');
+      throw err;
+    }
     return { key, record };
   }
 
@@ -177,15 +179,15 @@ export class KeyStore {
    * `POST /key/update`: changes only the fields given (`guardrails: []` clears them). `key` is the
    * key itself or its `token` (SHA-256 hex), as in LiteLLM. Throws {@link KeyError} (400, 404).
    */
-  update(body: unknown): VirtualKey {
+  async update(body: unknown): Promise<VirtualKey> {
     const parsed = updateSchema.safeParse(body ?? {});
     if (!parsed.success) throw new KeyError(400, explain(parsed.error));
     const input = parsed.data;
     const token = tokenOf(input.key);
-    const row = this.byToken.get(token);
+    const row = await this.row(token);
     if (!row) throw new KeyError(404, 'key not found');
     const current = fromRow(row);
-    if (input.key_alias !== undefined) this.assertAliasFree(input.key_alias, token);
+    if (input.key_alias !== undefined) await this.assertAliasFree(input.key_alias, token);
     const next: VirtualKey = {
       ...current,
       key_alias: input.key_alias !== undefined ? input.key_alias : current.key_alias,
@@ -194,9 +196,19 @@ export class KeyStore {
       metadata: input.metadata ?? current.metadata,
       updated_at: new Date().toISOString(),
     };
-    this.db
-      .prepare('UPDATE keys SET key_alias = ?, guardrails = ?, models = ?, metadata = ?, updated_at = ? WHERE token = ?')
-      .run(next.key_alias, JSON.stringify(next.guardrails), JSON.stringify(next.models), JSON.stringify(next.metadata), next.updated_at, token);
+    try {
+      await this.db.query('UPDATE keys SET key_alias = $1, guardrails = $2, models = $3, metadata = $4, updated_at = $5 WHERE token = $6', [
+        next.key_alias,
+        JSON.stringify(next.guardrails),
+        JSON.stringify(next.models),
+        JSON.stringify(next.metadata),
+        next.updated_at,
+        token,
+      ]);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new KeyError(400, `key_alias "${next.key_alias}" is already used by another key; aliases must be unique`);
+      throw err;
+    }
     return next;
   }
 
@@ -205,23 +217,40 @@ export class KeyStore {
    * (naming it abbreviated, never whole), so a typo never leaves the caller believing a leaked key is
    * gone. Returns the keys as given (LiteLLM's `deleted_keys`).
    */
-  delete(body: unknown): string[] {
+  async delete(body: unknown): Promise<string[]> {
     const parsed = deleteSchema.safeParse(body ?? {});
     if (!parsed.success) throw new KeyError(400, explain(parsed.error, ['keys']));
     const { keys } = parsed.data;
-    const remove = this.db.prepare('DELETE FROM keys WHERE token = ?');
-    // One transaction: the check and the deletes see the same table (another process may share the file).
-    this.db.transaction(() => {
-      const unknown = keys.filter((k) => !this.byToken.get(tokenOf(k)));
+    // One transaction: the check and the deletes see the same table (other instances share it).
+    await this.db.transaction(async (tx) => {
+      const unknown: string[] = [];
+      for (const k of keys) if (!(await this.row(tokenOf(k), tx))) unknown.push(k);
       if (unknown.length) throw new KeyError(404, `key not found: ${unknown.map(abbreviate).join(', ')}; nothing was deleted`);
-      for (const token of new Set(keys.map(tokenOf))) remove.run(token);
-    })();
+      for (const token of new Set(keys.map(tokenOf))) await tx.query('DELETE FROM keys WHERE token = $1', [token]);
+    });
     return keys;
   }
 
-  private assertAliasFree(alias: string | null, token: string): void {
+  private async assertAliasFree(alias: string | null, token: string): Promise<void> {
     if (alias === null) return;
-    const holder = this.byAlias.get(alias);
+    const holder = (await this.db.query<KeyRow>('SELECT * FROM keys WHERE key_alias = $1', [alias]))[0];
     if (holder && holder.token !== token) throw new KeyError(400, `key_alias "${alias}" is already used by another key; aliases must be unique`);
   }
 }
+
+/** The keys table (migration 1 of the gateway's schema, see app.ts). */
+export const KEYS_MIGRATION: Migration = {
+  version: 1,
+  name: 'keys',
+  sql: () => `
+    CREATE TABLE IF NOT EXISTS keys (
+      token      TEXT PRIMARY KEY,
+      key_name   TEXT NOT NULL,
+      key_alias  TEXT UNIQUE,
+      guardrails TEXT NOT NULL DEFAULT '[]',
+      models     TEXT NOT NULL DEFAULT '[]',
+      metadata   TEXT NOT NULL DEFAULT '{}',
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    )`,
+};

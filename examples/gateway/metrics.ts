@@ -3,13 +3,17 @@
  * one process, as in tests, do not collide). Labels are bounded: provider, key alias (set by the
  * admin), headroom status, HTTP status.
  */
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SpendEntry } from './spend';
 
 export interface GatewayMetrics {
   registry: Registry;
   /** Counts one finished request (the same entry the spend log gets). */
   observe(entry: SpendEntry): void;
+  /** Spend-log rows dropped because the buffer was full (the store away too long). */
+  spendRowsDropped: Counter;
+  /** Spend-log rows waiting to be written. */
+  spendRowsBuffered: Gauge;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -59,8 +63,21 @@ export function createMetrics(): GatewayMetrics {
     registers: [registry],
   });
 
+  const spendRowsDropped = new Counter({
+    name: 'gateway_spend_rows_dropped_total',
+    help: 'Spend-log rows dropped because the write buffer was full (the database unreachable for longer than the buffer holds).',
+    registers: [registry],
+  });
+  const spendRowsBuffered = new Gauge({
+    name: 'gateway_spend_rows_buffered',
+    help: 'Spend-log rows waiting to be written to the database.',
+    registers: [registry],
+  });
+
   return {
     registry,
+    spendRowsDropped,
+    spendRowsBuffered,
     observe(e) {
       const provider = e.provider ?? 'none';
       requests.inc({ provider, code: String(e.status), headroom_status: e.headroom_status ?? 'none' });

@@ -1,15 +1,17 @@
 /**
- * A finished /v1 request → one spend-log row and its metrics. `begin` (request-state.ts) calls the
+ * A finished /v1 request → one spend-log row (buffered, spend-buffer.ts) and its metrics. `begin` (request-state.ts) calls the
  * recorder when the response closes, so rejected, failed and abandoned requests get a row too.
  */
 import type { Request, Response } from 'express';
 import { APPLIED_HEADER, type HeadroomResult, type Logger } from 'express-headroom';
 import type { GatewayMetrics } from './metrics';
 import type { OnRequestEnd, RequestState } from './request-state';
-import { SpendLog, headroomColumns, type SpendEntry } from './spend';
+import type { SpendBuffer } from './spend-buffer';
+import { headroomColumns, type SpendEntry } from './spend';
 
 export interface RecorderOptions {
-  spend: SpendLog;
+  /** Rows go to the buffer (spend-buffer.ts), written off the request path. */
+  spend: SpendBuffer;
   metrics: GatewayMetrics;
   logger: Logger;
   /** True once the gateway is closed: a response closing after that has no database to write to. */
@@ -52,12 +54,12 @@ export function recorder(opts: RecorderOptions): OnRequestEnd {
     // Closed before the response finished: the client hung up (unless a step already said why).
     if (!res.writableFinished && !st.error) st.error = 'client_closed';
     const entry = spendEntry(res, st);
-    // A failed write (disk full, database locked past busy_timeout) must not take the request down with it.
+    // The buffer never throws and never waits; a failing metric must not take the request down with it.
+    opts.spend.add(entry);
     try {
-      opts.spend.insert(entry);
       opts.metrics.observe(entry);
     } catch (err) {
-      opts.logger.error({ err: (err as Error)?.message, request_id: st.id }, 'spend log write failed');
+      opts.logger.error({ err: (err as Error)?.message, request_id: st.id }, 'metrics failed');
     }
   };
 }

@@ -1,6 +1,10 @@
 /**
  * `npm run gateway`: reads the environment (see config.ts and the README's Gateway section),
  * builds the gateway (app.ts) and listens. Nothing else here; the README's "Layout" says which file owns what.
+ *
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, flush the spend log, close the
+ * database pool and Redis, exit 0 — all within SHUTDOWN_TIMEOUT_MS (default 10 s); past it, open
+ * connections are cut, the spend log gets what is left of the time (at least 1 s) and the process exits.
  */
 import type { Logger } from 'express-headroom';
 import { createGateway } from './app';
@@ -24,7 +28,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const { config, host, port } = settings;
+  const { config, host, port, shutdownTimeoutMs } = settings;
   // The embedded compressor is loaded only when it is used (its tokenizer tables take a moment).
   const compressor = config.headroomApiBase ? undefined : (await import('./compressor')).compress;
   const gateway = createGateway({ ...config, compressor, logger });
@@ -36,11 +40,20 @@ async function main(): Promise<void> {
   }
   if (!config.anthropicApiKey) logger.warn({}, `ANTHROPIC_API_KEY is not set: requests to ${config.anthropicUpstream} go without provider credentials`);
   if (!config.openaiApiKey) logger.warn({}, `OPENAI_API_KEY is not set: requests to ${config.openaiUpstream} go without provider credentials`);
+  if (config.databaseUrl && process.env.DATABASE_PATH) logger.warn({}, 'DATABASE_URL and DATABASE_PATH are both set: DATABASE_URL (Postgres) is used');
+  // The schema is migrated before the first request is accepted; a store that cannot be reached stops the start.
+  try {
+    await gateway.ready;
+  } catch (err) {
+    logger.error({ err: (err as Error)?.message }, `cannot open the database (${gateway.store})`);
+    await gateway.close({ flushTimeoutMs: 0 }).catch(() => {});
+    process.exit(1);
+  }
 
   const server = gateway.app.listen(port, host, () => {
     logger.info(
       {},
-      `listening on http://${host}:${port} (anthropic → ${config.anthropicUpstream}, openai → ${config.openaiUpstream}, database ${config.databasePath}, HEADROOM_DEFAULT_ON=${config.defaultOn})`,
+      `listening on http://${host}:${port} (anthropic → ${config.anthropicUpstream}, openai → ${config.openaiUpstream}, store ${gateway.store}, memo ${config.redisUrl ? 'redis (shared)' : 'in-process'}, HEADROOM_DEFAULT_ON=${config.defaultOn})`,
     );
   });
   // Long model streams: keep connections for the whole answer; idle keep-alive longer than typical load balancers.
@@ -54,10 +67,30 @@ async function main(): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    logger.info({}, 'shutting down');
-    server.close(() => void gateway.close().then(() => process.exit(0)));
+    const deadline = Date.now() + shutdownTimeoutMs;
+    logger.info({}, `shutting down (at most ${shutdownTimeoutMs} ms): no new connections, finishing in-flight requests`);
+    setTimeout(() => {
+      logger.error({}, `shutdown took longer than ${shutdownTimeoutMs} ms; exiting`);
+      process.exit(1);
+    }, shutdownTimeoutMs + 1000).unref();
+    // Keep-alive connections between requests are closed as they go idle; a request in flight finishes first.
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, shutdownTimeoutMs - 1000));
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(cut);
+      void gateway
+        .close({ flushTimeoutMs: Math.max(1000, deadline - Date.now()) })
+        .then(() => {
+          logger.info({}, 'stopped');
+          process.exit(0);
+        })
+        .catch((err) => {
+          logger.error({ err: (err as Error)?.message }, 'shutdown failed');
+          process.exit(1);
+        });
+    });
     server.closeIdleConnections();
-    setTimeout(() => process.exit(0), 10_000).unref();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

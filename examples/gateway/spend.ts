@@ -1,12 +1,12 @@
 /**
- * The spend log: one SQLite row per `/v1` request, rejected ones included. It holds no message
+ * The spend log: one row per `/v1` request (SQLite or Postgres, db.ts), rejected ones included. It holds no message
  * content: ids, names, counts, codes and times only (`res.locals.headroom` never holds content).
  *
  * Times are epoch milliseconds, so an admin UI can draw each request's lifecycle:
  * received_at → headroom_started_at … headroom_ended_at (the pre-call step) →
  * upstream_started_at … upstream_first_byte_at … upstream_ended_at → ended_at.
  */
-import type { Database } from 'better-sqlite3';
+import type { Db, Migration, Param } from './db';
 import type { HeadroomResult, HeadroomStatus } from 'express-headroom';
 import { MAX_ALIAS_CHARS, MAX_ECHO_CHARS, MAX_MODEL_CHARS, MAX_PATH_CHARS, clip, clipNullable } from './limits';
 
@@ -59,24 +59,24 @@ const COLUMNS: Array<[keyof SpendEntry, string]> = [
   ['stream', 'INTEGER NOT NULL'],
   ['status', 'INTEGER NOT NULL'],
   ['error', 'TEXT'],
-  ['request_bytes', 'INTEGER'],
-  ['forwarded_bytes', 'INTEGER'],
-  ['latency_ms', 'REAL NOT NULL'],
-  ['received_at', 'INTEGER NOT NULL'],
-  ['ended_at', 'INTEGER NOT NULL'],
-  ['upstream_started_at', 'INTEGER'],
-  ['upstream_first_byte_at', 'INTEGER'],
-  ['upstream_ended_at', 'INTEGER'],
+  ['request_bytes', 'BIGINT'],
+  ['forwarded_bytes', 'BIGINT'],
+  ['latency_ms', 'DOUBLE PRECISION NOT NULL'],
+  ['received_at', 'BIGINT NOT NULL'],
+  ['ended_at', 'BIGINT NOT NULL'],
+  ['upstream_started_at', 'BIGINT'],
+  ['upstream_first_byte_at', 'BIGINT'],
+  ['upstream_ended_at', 'BIGINT'],
   ['upstream_status', 'INTEGER'],
   ['headroom_status', 'TEXT'],
   ['headroom_reason', 'TEXT'],
-  ['tokens_before', 'INTEGER'],
-  ['tokens_after', 'INTEGER'],
-  ['tokens_saved', 'INTEGER'],
-  ['compression_ratio', 'REAL'],
-  ['compress_ms', 'REAL'],
-  ['headroom_started_at', 'INTEGER'],
-  ['headroom_ended_at', 'INTEGER'],
+  ['tokens_before', 'BIGINT'],
+  ['tokens_after', 'BIGINT'],
+  ['tokens_saved', 'BIGINT'],
+  ['compression_ratio', 'DOUBLE PRECISION'],
+  ['compress_ms', 'DOUBLE PRECISION'],
+  ['headroom_started_at', 'BIGINT'],
+  ['headroom_ended_at', 'BIGINT'],
   ['headroom_error_code', 'TEXT'],
   ['transforms', "TEXT NOT NULL DEFAULT '[]'"],
   ['applied_guardrails', 'TEXT'],
@@ -128,116 +128,148 @@ function fromRow(r: Row): SpendEntry {
   };
 }
 
-export class SpendLog {
-  private readonly insertStmt;
+const NAMES = COLUMNS.map(([n]) => n);
+const SELECT = `SELECT ${NAMES.join(', ')} FROM spend_logs`;
+/** Rows per INSERT: 32 columns each, under SQLite's 32,766 and Postgres's 65,535 parameters. */
+const ROWS_PER_INSERT = 200;
 
-  constructor(private readonly db: Database) {
-    db.exec(`CREATE TABLE IF NOT EXISTS spend_logs (${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`);
-    db.exec('CREATE INDEX IF NOT EXISTS spend_logs_received_at ON spend_logs (received_at)');
-    // The admin UI's filters (by key alias, by headroom status), each newest first.
-    db.exec('CREATE INDEX IF NOT EXISTS spend_logs_key_alias_received_at ON spend_logs (key_alias, received_at)');
-    db.exec('CREATE INDEX IF NOT EXISTS spend_logs_headroom_status_received_at ON spend_logs (headroom_status, received_at)');
-    this.insertStmt = db.prepare(`INSERT INTO spend_logs (${COLUMNS.map(([n]) => n).join(', ')}) VALUES (${COLUMNS.map(([n]) => `@${n}`).join(', ')})`);
+/** The spend_logs table (migration 2 of the gateway's schema). Postgres gets a `seq` column for insertion order (SQLite has rowid). */
+export const SPEND_MIGRATION: Migration = {
+  version: 2,
+  name: 'spend_logs',
+  sql: (dialect) => `
+    CREATE TABLE IF NOT EXISTS spend_logs (${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')}${dialect === 'postgres' ? ', seq BIGSERIAL' : ''});
+    CREATE INDEX IF NOT EXISTS spend_logs_received_at ON spend_logs (received_at);
+    CREATE INDEX IF NOT EXISTS spend_logs_key_alias_received_at ON spend_logs (key_alias, received_at);
+    CREATE INDEX IF NOT EXISTS spend_logs_headroom_status_received_at ON spend_logs (headroom_status, received_at)`,
+};
+
+/** An entry as the values of one row, the strings a client chooses capped. */
+function values(e: SpendEntry): Param[] {
+  const row: Record<string, unknown> = {
+    ...e,
+    model: clipNullable(e.model, MAX_MODEL_CHARS),
+    path: clip(e.path, MAX_PATH_CHARS),
+    key_alias: clipNullable(e.key_alias, MAX_ALIAS_CHARS),
+    error: clipNullable(e.error, MAX_ECHO_CHARS),
+    stream: e.stream ? 1 : 0,
+    transforms: JSON.stringify(e.transforms),
+    headroom: e.headroom ? JSON.stringify(e.headroom) : null,
+  };
+  return NAMES.map((n) => (row[n] ?? null) as Param);
+}
+
+export class SpendLog {
+  /** Insertion order among rows received in the same millisecond. */
+  private readonly order: string;
+
+  constructor(private readonly db: Db) {
+    this.order = db.dialect === 'postgres' ? 'seq' : 'rowid';
   }
 
   /**
    * Stores one row. The strings a client chooses (model, path) are capped here, at the storage
    * boundary, whoever the caller is: every row is read back by /ui pages and /spend/logs.
    */
-  insert(e: SpendEntry): void {
-    this.insertStmt.run({
-      ...e,
-      model: clipNullable(e.model, MAX_MODEL_CHARS),
-      path: clip(e.path, MAX_PATH_CHARS),
-      key_alias: clipNullable(e.key_alias, MAX_ALIAS_CHARS),
-      error: clipNullable(e.error, MAX_ECHO_CHARS),
-      stream: e.stream ? 1 : 0,
-      transforms: JSON.stringify(e.transforms),
-      headroom: e.headroom ? JSON.stringify(e.headroom) : null,
-    });
+  async insert(e: SpendEntry): Promise<void> {
+    await this.insertMany([e]);
+  }
+
+  /** Stores rows in as few statements as it can; a row already stored (same request_id, a retried batch) is left as it is. */
+  async insertMany(entries: readonly SpendEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
+      const chunk = entries.slice(i, i + ROWS_PER_INSERT);
+      const params: Param[] = [];
+      const tuples = chunk.map((e) => {
+        const start = params.length;
+        params.push(...values(e));
+        return `(${NAMES.map((_, j) => `$${start + j + 1}`).join(', ')})`;
+      });
+      await this.db.query(`INSERT INTO spend_logs (${NAMES.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (request_id) DO NOTHING`, params);
+    }
   }
 
   /** Newest first. */
-  list(q: SpendQuery = {}): SpendEntry[] {
+  async list(q: SpendQuery = {}): Promise<SpendEntry[]> {
     const where: string[] = [];
-    const args: Array<string | number> = [];
+    const args: Param[] = [];
     if (q.key_alias !== undefined) {
-      where.push('key_alias = ?');
       args.push(q.key_alias);
+      where.push(`key_alias = $${args.length}`);
     }
     if (q.request_id !== undefined) {
-      where.push('request_id = ?');
       args.push(q.request_id);
+      where.push(`request_id = $${args.length}`);
     }
-    const sql = `SELECT * FROM spend_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, rowid DESC LIMIT ?`;
-    const rows = this.db.prepare<Array<string | number>, Row>(sql).all(...args, q.limit ?? 100);
-    return rows.map(fromRow);
+    args.push(q.limit ?? 100);
+    const sql = `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, ${this.order} DESC LIMIT $${args.length}`;
+    return (await this.db.query<Row>(sql, args)).map(fromRow);
   }
 
   /** One row by id. */
-  get(requestId: string): SpendEntry | undefined {
-    const row = this.db.prepare<[string], Row>('SELECT * FROM spend_logs WHERE request_id = ?').get(requestId);
+  async get(requestId: string): Promise<SpendEntry | undefined> {
+    const row = (await this.db.query<Row>(`${SELECT} WHERE request_id = $1`, [requestId]))[0];
     return row ? fromRow(row) : undefined;
   }
 
   /** A page of rows, newest first (LIMIT/OFFSET), and how many rows match the filters. */
-  page(q: SpendPageQuery): { rows: SpendEntry[]; total: number } {
+  async page(q: SpendPageQuery): Promise<{ rows: SpendEntry[]; total: number }> {
     const where: string[] = [];
-    const args: Array<string | number> = [];
+    const args: Param[] = [];
     if (q.key_alias !== undefined) {
-      where.push('key_alias = ?');
       args.push(q.key_alias);
+      where.push(`key_alias = $${args.length}`);
     }
     if (q.headroom_status === 'none') {
       where.push('headroom_status IS NULL');
     } else if (q.headroom_status !== undefined) {
-      where.push('headroom_status = ?');
       args.push(q.headroom_status);
+      where.push(`headroom_status = $${args.length}`);
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = this.db.prepare<Array<string | number>, { n: number }>(`SELECT COUNT(*) AS n FROM spend_logs ${clause}`).get(...args)!.n;
-    const rows = this.db
-      .prepare<Array<string | number>, Row>(`SELECT * FROM spend_logs ${clause} ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?`)
-      .all(...args, q.limit, q.offset);
+    const total = Number((await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM spend_logs ${clause}`, args))[0].n);
+    const n = args.length;
+    const rows = await this.db.query<Row>(`${SELECT} ${clause} ORDER BY received_at DESC, ${this.order} DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...args, q.limit, q.offset]);
     return { rows: rows.map(fromRow), total };
   }
 
   /** Key aliases that appear in the log, sorted. */
-  aliases(): string[] {
-    return this.db
-      .prepare<[], { key_alias: string }>('SELECT DISTINCT key_alias FROM spend_logs WHERE key_alias IS NOT NULL ORDER BY key_alias')
-      .all()
-      .map((r) => r.key_alias);
+  async aliases(): Promise<string[]> {
+    const rows = await this.db.query<{ key_alias: string }>('SELECT DISTINCT key_alias FROM spend_logs WHERE key_alias IS NOT NULL ORDER BY key_alias');
+    return rows.map((r) => r.key_alias);
   }
 
   /** Requests, share compressed, tokens saved and compress-step percentiles since `since` (epoch ms), optionally for one key alias. */
-  totals(q: { since: number; key_alias?: string }): SpendTotals {
-    const alias = q.key_alias !== undefined ? ' AND key_alias = @key_alias' : '';
-    const params = { since: q.since, ...(q.key_alias !== undefined ? { key_alias: q.key_alias } : {}) };
-    const agg = this.db
-      .prepare<[object], { requests: number; compressed: number | null; failed: number | null; tokens_saved: number | null; tokens_before: number | null }>(
-        `SELECT COUNT(*) AS requests,
-                SUM(headroom_status = 'compressed') AS compressed,
-                SUM(headroom_status = 'failed') AS failed,
-                SUM(tokens_saved) AS tokens_saved,
-                SUM(tokens_before) AS tokens_before
-           FROM spend_logs WHERE received_at >= @since${alias}`,
-      )
-      .get(params)!;
-    const timed = `FROM spend_logs WHERE received_at >= @since${alias} AND headroom_started_at IS NOT NULL AND compress_ms IS NOT NULL`;
-    const calls = this.db.prepare<[object], { n: number }>(`SELECT COUNT(*) AS n ${timed}`).get(params)!.n;
-    const nth = this.db.prepare<[object], { compress_ms: number }>(`SELECT compress_ms ${timed} ORDER BY compress_ms LIMIT 1 OFFSET @offset`);
+  async totals(q: { since: number; key_alias?: string }): Promise<SpendTotals> {
+    const alias = q.key_alias !== undefined ? ' AND key_alias = $2' : '';
+    const params: Param[] = [q.since, ...(q.key_alias !== undefined ? [q.key_alias] : [])];
+    const [agg] = await this.db.query<{ requests: number; compressed: number | null; failed: number | null; tokens_saved: number | null; tokens_before: number | null }>(
+      `SELECT COUNT(*) AS requests,
+              SUM(CASE WHEN headroom_status = 'compressed' THEN 1 ELSE 0 END) AS compressed,
+              SUM(CASE WHEN headroom_status = 'failed' THEN 1 ELSE 0 END) AS failed,
+              SUM(tokens_saved) AS tokens_saved,
+              SUM(tokens_before) AS tokens_before
+         FROM spend_logs WHERE received_at >= $1${alias}`,
+      params,
+    );
+    const timed = `FROM spend_logs WHERE received_at >= $1${alias} AND headroom_started_at IS NOT NULL AND compress_ms IS NOT NULL`;
+    const calls = Number((await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n ${timed}`, params))[0].n);
     // Nearest rank: the ceil(p·n)-th smallest value.
-    const percentile = (p: number) => (calls === 0 ? null : nth.get({ ...params, offset: Math.max(0, Math.ceil(p * calls) - 1) })!.compress_ms);
+    const percentile = async (p: number) => {
+      if (calls === 0) return null;
+      const offset = Math.max(0, Math.ceil(p * calls) - 1);
+      const rows = await this.db.query<{ compress_ms: number }>(`SELECT compress_ms ${timed} ORDER BY compress_ms LIMIT 1 OFFSET $${params.length + 1}`, [...params, offset]);
+      return rows[0].compress_ms;
+    };
     return {
-      requests: agg.requests,
-      compressed: agg.compressed ?? 0,
-      failed: agg.failed ?? 0,
-      tokens_saved: agg.tokens_saved ?? 0,
-      tokens_before: agg.tokens_before ?? 0,
+      requests: Number(agg.requests),
+      compressed: Number(agg.compressed ?? 0),
+      failed: Number(agg.failed ?? 0),
+      tokens_saved: Number(agg.tokens_saved ?? 0),
+      tokens_before: Number(agg.tokens_before ?? 0),
       compress_calls: calls,
-      compress_p50_ms: percentile(0.5),
-      compress_p95_ms: percentile(0.95),
+      compress_p50_ms: await percentile(0.5),
+      compress_p95_ms: await percentile(0.95),
     };
   }
 }

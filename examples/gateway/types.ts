@@ -2,12 +2,13 @@
  * What `createGateway` takes and gives back. Apart from app.ts so config.ts (environment → config)
  * and the other modules can name them without importing the composition; app.ts re-exports them.
  */
-import type Database from 'better-sqlite3';
 import type express from 'express';
 import type { CompressFunction, HeadroomMiddleware, HeadroomOptions, Logger } from 'express-headroom';
+import type { Db } from './db';
 import type { KeyStore } from './keys';
 import type { GatewayMetrics } from './metrics';
 import type { SpendLog } from './spend';
+import type { SpendBuffer } from './spend-buffer';
 
 /** Headroom options the gateway passes through (the rest it sets itself). */
 export type GatewayHeadroomOptions = Omit<HeadroomOptions, 'apiBase' | 'apiKey' | 'compressor' | 'defaultOn' | 'enabledFor' | 'logger'>;
@@ -15,8 +16,14 @@ export type GatewayHeadroomOptions = Omit<HeadroomOptions, 'apiBase' | 'apiKey' 
 export interface GatewayConfig {
   /** Guards /key/* and /spend/logs (`Authorization: Bearer <masterKey>`); also accepted as an unrestricted key on /v1, as in LiteLLM. */
   masterKey: string;
-  /** SQLite file for keys and spend logs; `':memory:'` for a throwaway one. */
+  /** SQLite file for keys and spend logs; `':memory:'` for a throwaway one. Unused when `databaseUrl` is set. */
   databasePath: string;
+  /** `postgres://…`: keys and spend logs in Postgres (several gateway instances share it). Wins over `databasePath`. */
+  databaseUrl?: string;
+  /** `redis://…`: the middleware's memo in Redis (RedisMemoStore), so every instance forwards the same bytes for a tool output. */
+  redisUrl?: string;
+  /** The spend log's write buffer (spend-buffer.ts): flush interval (default 50 ms), batch (200 rows), bound (10,000 rows). */
+  spendBuffer?: { flushMs?: number; batchRows?: number; maxRows?: number };
   /** Default `https://api.anthropic.com`. */
   anthropicUpstream?: string;
   /** Default `https://api.openai.com`. */
@@ -42,12 +49,20 @@ export interface GatewayConfig {
 
 export interface Gateway {
   app: express.Express;
-  db: Database.Database;
+  /** The store (db.ts): SQLite or Postgres behind one async interface. */
+  db: Db;
+  /** Resolves once the schema is migrated (requests wait for it); rejects when the store cannot be reached or migrated. */
+  ready: Promise<void>;
+  /** `sqlite ./gateway.db` or `postgres host:port/db`: what the start-up line says. */
+  store: string;
   keys: KeyStore;
   spend: SpendLog;
+  /** Where finished requests' rows wait to be written. */
+  spendBuffer: SpendBuffer;
   metrics: GatewayMetrics;
   headroom: HeadroomMiddleware;
   /** Where compression happens: in-process or at `headroomApiBase`. */
   compression: 'embedded' | 'service';
-  close(): Promise<void>;
+  /** Flushes the spend log (up to `flushTimeoutMs`, default 5 s), then closes the store, Redis and the middleware. */
+  close(opts?: { flushTimeoutMs?: number }): Promise<void>;
 }

@@ -187,19 +187,20 @@ export function createUi(opts: UiOptions): express.Router {
     send(res, 401, loginPage({ compression: opts.compression, signedIn: false }, { next: req.method === 'GET' ? safeNext(req.originalUrl) : undefined }));
   });
 
-  router.get('/', (req, res) => {
+  router.get('/', async (req, res) => {
     const params = parseList(req.query);
     if (typeof params === 'string') return send(res, 400, messagePage(chrome(req), 'Bad filter', params));
     const filter = { key_alias: params.key_alias, headroom_status: params.status };
-    let { rows, total } = spend.page({ ...filter, limit: params.per, offset: (params.page - 1) * params.per });
+    let { rows, total } = await spend.page({ ...filter, limit: params.per, offset: (params.page - 1) * params.per });
     const pages = Math.max(1, Math.ceil(total / params.per));
     if (params.page > pages) {
       // Past the end (the log shrank, or a hand-edited URL): show the last page.
       params.page = pages;
-      ({ rows, total } = spend.page({ ...filter, limit: params.per, offset: (pages - 1) * params.per }));
+      ({ rows, total } = await spend.page({ ...filter, limit: params.per, offset: (pages - 1) * params.per }));
     }
     const since = startOfDay(now());
     const here = listQuery(params);
+    const [aliases, totals] = await Promise.all([spend.aliases(), spend.totals({ since, key_alias: params.key_alias })]);
     send(
       res,
       200,
@@ -210,8 +211,8 @@ export function createUi(opts: UiOptions): express.Router {
         pages,
         perPage: params.per,
         filters: { key_alias: params.key_alias, status: params.status },
-        aliases: spend.aliases(),
-        totals: spend.totals({ since, key_alias: params.key_alias }),
+        aliases,
+        totals,
         since,
         href: ({ page }) => `/ui${listQuery({ ...params, page: page ?? params.page })}`,
         detailHref: (id) => `/ui/requests/${encodeURIComponent(id)}${here}`,
@@ -219,11 +220,11 @@ export function createUi(opts: UiOptions): express.Router {
     );
   });
 
-  router.get('/requests/:id', (req, res) => {
+  router.get('/requests/:id', async (req, res) => {
     const id = String(req.params.id);
     const params = parseList(req.query);
     const back = `/ui${typeof params === 'string' ? '' : listQuery(params)}`;
-    const row = spend.get(id);
+    const row = await spend.get(id);
     if (!row) return send(res, 404, messagePage(chrome(req), 'Request not found', `No request ${clip(id, MAX_ECHO_CHARS)} in the spend log.`));
     send(res, 200, requestPage(chrome(req), row, back));
   });
