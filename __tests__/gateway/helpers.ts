@@ -11,6 +11,7 @@ import { createGateway, type Gateway, type GatewayConfig } from '../../examples/
 import { compress } from '../../examples/gateway/compressor';
 import type { SpendEntry } from '../../examples/gateway/spend';
 import { startUpstreamStandIn, type UpstreamStandIn } from '../../examples/gateway/upstream-standin';
+import { postgresBinDir, startPostgres, type PostgresCluster } from '../kit/postgres';
 import { startStandIn, type StandIn } from '../kit/standin';
 
 export const MASTER_KEY = 'sk-master-test-0123456789';
@@ -179,4 +180,37 @@ export async function post(url: string, body: unknown, headers: Record<string, s
     json = undefined;
   }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/** The stores gateway suites run on: SQLite always, Postgres when its server binaries are installed (fleet.test.ts says when they are not). */
+export const GATEWAY_STORES = postgresBinDir() ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+export type GatewayStore = (typeof GATEWAY_STORES)[number];
+
+/** What `gatewayStackOn` provides to the tests of one store (set in its beforeAll). */
+export interface StoreStack {
+  stack: GatewayStack;
+  /** The Postgres database the stack uses, when the store is Postgres (for restart tests). */
+  databaseUrl?: string;
+}
+
+/**
+ * Registers the lifecycle every per-store gateway suite needs: a cluster (Postgres) and a stack on it
+ * before all tests, both stopped after, the upstream's request log cleared before each test.
+ */
+export function gatewayStackOn(store: GatewayStore): StoreStack {
+  const ctx = {} as StoreStack;
+  let pg: PostgresCluster | undefined;
+  beforeAll(async () => {
+    if (store === 'postgres') pg = await startPostgres();
+    ctx.databaseUrl = pg?.url;
+    ctx.stack = await startGatewayStack(pg ? { config: { databaseUrl: pg.url } } : {});
+  });
+  afterAll(async () => {
+    await ctx.stack?.close();
+    pg?.destroy();
+  });
+  beforeEach(() => {
+    ctx.stack.upstream.requests.length = 0;
+  });
+  return ctx;
 }
