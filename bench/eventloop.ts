@@ -39,7 +39,7 @@ import { tsFilesUnder } from './files';
 import { headroomCompression, type HeadroomResult } from '../lib';
 import { compress } from '../lib/compressor';
 import { sendReady, serveParent, spawnChild, type Child } from './procs';
-import { createUpstream } from './servers';
+import { createUpstream, takeCounters } from './servers';
 
 type ChainId = 'plain' | 'json' | 'json+verify';
 const CHAINS: ChainId[] = ['plain', 'json', 'json+verify'];
@@ -156,13 +156,7 @@ async function upstreamMain(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   serveParent(
     {
-      take: () => {
-        const out = { ...counters };
-        counters.requests = 0;
-        counters.bytes = 0;
-        counters.bad = 0;
-        return out;
-      },
+      take: () => takeCounters(counters),
     },
     () =>
       new Promise<void>((resolve) => {

@@ -57,6 +57,15 @@ const UPSTREAM_REPLY = {
   usage: { input_tokens: 1, output_tokens: 1 },
 };
 
+/** Reads the counters and zeroes them in one step, so a cell's figures are exactly its own. */
+export function takeCounters(counters: Counters): Counters {
+  const out = { ...counters };
+  counters.requests = 0;
+  counters.bytes = 0;
+  counters.bad = 0;
+  return out;
+}
+
 export function createUpstream(counters: Counters): http.Server {
   return http.createServer((req, res) => {
     readAll(req, (body) => {
@@ -128,15 +137,10 @@ async function main(role: string): Promise<void> {
   const url = await listen(server);
   serveParent(
     {
-      // Read and zero in one step, so a cell's figures are exactly its own.
       take: () => {
         const cpu = process.cpuUsage(cpuAtTake);
         cpuAtTake = process.cpuUsage();
-        const out = { ...counters, cpuUs: cpu.user + cpu.system };
-        counters.requests = 0;
-        counters.bytes = 0;
-        counters.bad = 0;
-        return out;
+        return { ...takeCounters(counters), cpuUs: cpu.user + cpu.system };
       },
     },
     () =>
