@@ -14,7 +14,7 @@ export type CompressReply = ServiceReply;
 const RETRIEVAL_HASH = /^[0-9a-f]{12,24}$/;
 
 /** Only 12–24 lowercase hex entries are retrieval hashes; markers like `stable_prefix_hash:…` are not. */
-export function retrievalHashes(list: string[] | undefined): string[] {
+function retrievalHashes(list: string[] | undefined): string[] {
   return list ? list.filter((h) => RETRIEVAL_HASH.test(h)) : [];
 }
 

@@ -16,9 +16,9 @@ const missingOr = (message: string) => (iss: { input: unknown }) => (iss.input =
 const nonNegativeInt = (message: string) => z.int({ error: message }).nonnegative({ error: message });
 
 /** A chat message as sent to `/v1/compress`: OpenAI shape, the service's lingua franca. */
-export const contractMessageSchema = z.looseObject({ role: z.string({ error: 'must be a string' }), content: z.unknown().optional() }, { error: 'must be an object' });
+const contractMessageSchema = z.looseObject({ role: z.string({ error: 'must be a string' }), content: z.unknown().optional() }, { error: 'must be an object' });
 
-export const compressConfigSchema = z.looseObject(
+const compressConfigSchema = z.looseObject(
   {
     /** Compress user rows too (default false). */
     compress_user_messages: z.boolean({ error: 'must be a boolean' }).nullish(),
@@ -44,7 +44,7 @@ export const compressRequestSchema = z.looseObject(
 const count = z.number().nonnegative();
 
 /** The contract's response: what the service (and any in-process compressor) answers. */
-export const compressResponseSchema = z.looseObject({
+const compressResponseSchema = z.looseObject({
   /** The compressed messages, same count and order as sent. */
   messages: z.array(contractMessageSchema),
   tokens_before: count,

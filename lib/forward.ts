@@ -24,7 +24,7 @@ export function forwardUntouched(req: Request, next: NextFunction, raw: RawBody 
 }
 
 /** Serialises a value now, where a failure can be answered (400), or answers and returns undefined. */
-export function serializeOrRefuse(req: Request, res: Response, value: object, maxDepth: number): string | undefined {
+function serializeOrRefuse(req: Request, res: Response, value: object, maxDepth: number): string | undefined {
   try {
     return JSON.stringify(value);
   } catch {

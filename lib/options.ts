@@ -173,7 +173,7 @@ function unknownOption(name: string): string {
 }
 
 /** The closest name within an edit distance of a third of its length (case ignored), if any. */
-export function nearestName(name: string, candidates: readonly string[]): string | undefined {
+function nearestName(name: string, candidates: readonly string[]): string | undefined {
   const lower = name.toLowerCase().slice(0, 64);
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(lower.length / 3)) + 1;
