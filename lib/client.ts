@@ -7,19 +7,15 @@ import type { Agent as UndiciAgent } from 'undici';
 import type { CompressFunction, CompressRequest, CompressResponse, ServiceReply } from './contract';
 import { serviceReplySchema } from './contract-schema';
 import { HeadroomServiceError } from './errors';
+import { RETRIEVAL_HASH, markerHashes } from './ccr';
 
 /** What a 200 must look like: the contract's response, with the tolerances in `serviceReplySchema`. */
 export type CompressReply = ServiceReply;
-
-const RETRIEVAL_HASH = /^[0-9a-f]{12,24}$/;
 
 /** Only 12–24 lowercase hex entries are retrieval hashes; markers like `stable_prefix_hash:…` are not. */
 function retrievalHashes(list: string[] | undefined): string[] {
   return list ? list.filter((h) => RETRIEVAL_HASH.test(h)) : [];
 }
-
-/** Both marker forms Headroom writes into compressed text: `hash=<24 hex>` and `<<ccr:<12–24 hex>[,…]>>`. */
-const TEXT_MARKER = /hash=([0-9a-f]{24})(?![0-9a-f])|<<ccr:([0-9a-f]{12,24})(?![0-9a-f])/g;
 
 /**
  * Retrieval hashes the service reported, plus those it wrote into the text it returned: a service
@@ -27,7 +23,7 @@ const TEXT_MARKER = /hash=([0-9a-f]{24})(?![0-9a-f])|<<ccr:([0-9a-f]{12,24})(?![
  */
 export function hashesOf(reported: string[] | undefined, texts: readonly string[]): string[] {
   const out = new Set(retrievalHashes(reported));
-  for (const text of texts) for (const m of text.matchAll(TEXT_MARKER)) out.add(m[1] ?? m[2]);
+  for (const text of texts) for (const h of markerHashes(text)) out.add(h);
   return [...out];
 }
 
