@@ -44,11 +44,12 @@ export function findResponsesSlots(input: unknown[], serverHoldsHistory: boolean
     if (!isObject(item) || typeof item.type !== 'string' || !OUTPUT_ITEMS.has(item.type)) continue;
     const isNew = i > lastModel;
     const output = item.output;
-    if (typeof output === 'string') out.push({ container: item, field: 'output', text: output, kind: 'tool', row: i, isNew });
+    const callId = typeof item.call_id === 'string' ? item.call_id : undefined;
+    if (typeof output === 'string') out.push({ container: item, field: 'output', text: output, kind: 'tool', row: i, isNew, callId });
     else if (Array.isArray(output)) {
       for (const part of output) {
         if (isObject(part) && typeof part.type === 'string' && TEXT_PARTS.has(part.type) && typeof part.text === 'string') {
-          out.push({ container: part, field: 'text', text: part.text, kind: 'tool', row: i, isNew });
+          out.push({ container: part, field: 'text', text: part.text, kind: 'tool', row: i, isNew, callId });
         }
       }
     }

@@ -11,6 +11,7 @@
  */
 
 import { findResponsesSlots } from './codec-responses';
+import type { ToolContext } from './context';
 import { isObject } from './decision';
 
 export type SlotKind = 'tool' | 'user';
@@ -25,13 +26,21 @@ export interface TextSlot {
   row: number;
   /** After the last assistant row: the model has not read it yet, so changing it is cache-safe. */
   isNew: boolean;
+  /** Tool output: the id of the call that produced it (`tool_call_id`, `tool_use_id`, `call_id`), when it is a string. */
+  callId?: string;
+  /** The output's context (the human request before it, the call that produced it), set by `context.ts`. */
+  context?: ToolContext;
+}
+
+function idOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** `[{type:'text', text}]` parts of an array: the only array members ever touched. */
-function pushTextParts(parts: unknown[], kind: SlotKind, row: number, isNew: boolean, out: TextSlot[]) {
+function pushTextParts(parts: unknown[], kind: SlotKind, row: number, isNew: boolean, out: TextSlot[], callId?: string) {
   for (const part of parts) {
     if (isObject(part) && part.type === 'text' && typeof part.text === 'string') {
-      out.push({ container: part, field: 'text', text: part.text, kind, row, isNew });
+      out.push({ container: part, field: 'text', text: part.text, kind, row, isNew, callId });
     }
   }
 }
@@ -53,8 +62,9 @@ export function findSlots(messages: unknown[], compressUserMessages: boolean): T
     const isNew = i > lastAssistant;
     const content = m.content;
     if (m.role === 'tool') {
-      if (typeof content === 'string') out.push({ container: m, field: 'content', text: content, kind: 'tool', row: i, isNew });
-      else if (Array.isArray(content)) pushTextParts(content, 'tool', i, isNew, out);
+      const callId = idOf(m.tool_call_id);
+      if (typeof content === 'string') out.push({ container: m, field: 'content', text: content, kind: 'tool', row: i, isNew, callId });
+      else if (Array.isArray(content)) pushTextParts(content, 'tool', i, isNew, out, callId);
     } else if (m.role === 'user') {
       const userTextAllowed = compressUserMessages && i !== lastUser;
       if (typeof content === 'string') {
@@ -64,8 +74,9 @@ export function findSlots(messages: unknown[], compressUserMessages: boolean): T
           if (!isObject(block)) continue;
           if (block.type === 'tool_result') {
             const inner = block.content;
-            if (typeof inner === 'string') out.push({ container: block, field: 'content', text: inner, kind: 'tool', row: i, isNew });
-            else if (Array.isArray(inner)) pushTextParts(inner, 'tool', i, isNew, out);
+            const callId = idOf(block.tool_use_id);
+            if (typeof inner === 'string') out.push({ container: block, field: 'content', text: inner, kind: 'tool', row: i, isNew, callId });
+            else if (Array.isArray(inner)) pushTextParts(inner, 'tool', i, isNew, out, callId);
           } else if (userTextAllowed && block.type === 'text' && typeof block.text === 'string') {
             out.push({ container: block, field: 'text', text: block.text, kind: 'user', row: i, isNew });
           }
@@ -88,9 +99,35 @@ export function findRequestSlots(body: Record<string, unknown>, compressUserMess
   return [];
 }
 
-/** The rows sent to `/v1/compress` for these slots: OpenAI shape, one row per slot, nothing else. */
-export function toServiceMessages(slots: TextSlot[]): Array<{ role: string; content: string; tool_call_id?: string }> {
-  return slots.map((s, i) => (s.kind === 'tool' ? { role: 'tool', tool_call_id: `headroom_${i}`, content: s.text } : { role: 'user', content: s.text }));
+export type ServiceMessage =
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: null; tool_calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+/**
+ * The rows sent to `/v1/compress` for these slots, OpenAI shape. A tool output goes with its
+ * context as protected rows before it: the human request (once for consecutive outputs that share
+ * it) and the assistant call that produced it, so the service sees the question and the tool name
+ * too. Only the rows at `taken` (one per slot, in order) are compressed text to take back.
+ */
+export function toServiceMessages(slots: TextSlot[]): { messages: ServiceMessage[]; taken: number[] } {
+  const messages: ServiceMessage[] = [];
+  const taken: number[] = [];
+  let lastQuestion: string | undefined;
+  slots.forEach((s, i) => {
+    if (s.kind !== 'tool') {
+      taken.push(messages.push({ role: 'user', content: s.text }) - 1);
+      return;
+    }
+    const id = `headroom_${i}`;
+    const question = s.context?.question;
+    if (question !== undefined && question !== lastQuestion) messages.push({ role: 'user', content: question });
+    lastQuestion = question;
+    const call = s.context?.call;
+    if (call) messages.push({ role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: call.name, arguments: call.arguments } }] });
+    taken.push(messages.push({ role: 'tool', tool_call_id: id, content: s.text }) - 1);
+  });
+  return { messages, taken };
 }
 
 /**

@@ -7,12 +7,16 @@
 import type { Response } from 'express';
 import { CircuitBreaker, type BreakerState } from './breaker';
 import { createHttpClient, createInProcessClient, hashesOf, type CompressReply, type ServiceClient } from './client';
+import type { RetrievalStore } from './ccr';
 import { findRequestSlots, toServiceMessages, writeSlot, type TextSlot } from './codec';
+import { attachContext, contextKey } from './context';
+import { createOriginalKeeper } from './keep-originals';
+import { LruRetrievalStore } from './retrieval-store';
 import type { CompressRequest } from './contract';
 import { HeadroomServiceError } from './errors';
 import { LruMemoStore, TieredMemo, memoKey } from './memo';
 import type { HeadroomConfig } from './options';
-import { acceptAnswers, planCompression, slotsToSend, type CompressionPlan } from './plan';
+import { acceptAnswers, planCompression, slotsToSend, type Acceptance, type CompressionPlan } from './plan';
 import { newResult, type HeadroomResult } from './result';
 
 export interface CompressOutcome {
@@ -21,9 +25,18 @@ export interface CompressOutcome {
   result: HeadroomResult;
 }
 
+/** Per request: who owns what its compression keeps, and whether it only audits. */
+export interface StepRequest {
+  owner: string;
+  /** Audit: compute and record, keep no originals (nothing compressed is forwarded). */
+  audit: boolean;
+}
+
 export interface CompressStep {
-  /** Compresses `body`'s rows in place; every slot written is pushed to `journal` first (to undo on a defect). */
-  run(body: Record<string, unknown>, res: Response, journal: TextSlot[]): Promise<CompressOutcome>;
+  /** Compresses `body`'s rows in place; every slot written is pushed to `journal` first (to undo on a defect or an audit). */
+  run(body: Record<string, unknown>, res: Response, journal: TextSlot[], request: StepRequest): Promise<CompressOutcome>;
+  /** Where originals behind retrieval markers are kept. */
+  readonly retrievalStore: RetrievalStore;
   breakerState(): BreakerState;
   stats(): { breaker: BreakerState; inFlight: number; memoEntries: number };
   close(): Promise<void>;
@@ -38,6 +51,8 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
   const breaker = config.breaker
     ? new CircuitBreaker(config.breaker.failureThreshold, config.breaker.cooldownMs, (from, to, failures) => logger.warn({ from, to, failures }, `headroom circuit breaker ${to}`))
     : undefined;
+  const retrievalStore = config.retrievalStore ?? new LruRetrievalStore();
+  const keeper = createOriginalKeeper(retrievalStore, config.memoTimeoutMs, logger);
   let inFlight = 0;
   const breakerState = (): BreakerState => (breaker ? breaker.state : 'off');
 
@@ -62,11 +77,7 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
   /** Why the service is not called for this plan, if it is not. */
   function gate(plan: CompressionPlan, result: HeadroomResult): HeadroomServiceError | 'skip' | undefined {
     if (plan.sendKeys.length === 0) {
-      result.reason = result.memoHits > 0 ? 'memo' : 'nothing_new';
-      return 'skip';
-    }
-    if (plan.estimatedTokens < config.minTokens) {
-      result.reason = 'below_min_tokens';
+      result.reason = plan.belowMinTokens > 0 ? 'below_min_tokens' : result.memoHits > 0 ? 'memo' : 'nothing_new';
       return 'skip';
     }
     if (breaker && !breaker.tryAcquire()) return new HeadroomServiceError('HEADROOM_CIRCUIT_OPEN', 'Headroom circuit breaker is open after repeated failures; not called');
@@ -77,16 +88,17 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
     return undefined;
   }
 
-  function serviceRequest(model: string, sent: TextSlot[]): CompressRequest {
+  function serviceRequest(model: string, sent: TextSlot[]): { request: CompressRequest; taken: number[] } {
+    const rows = toServiceMessages(sent);
     const request: CompressRequest = {
       model,
-      messages: toServiceMessages(sent),
+      messages: rows.messages,
       // The service protects the newest rows by default; every row sent here is one to compress.
       config: { protect_recent: 0, compress_user_messages: config.compressUserMessages },
     };
     if (config.targetRatio !== undefined) request.config!.target_ratio = config.targetRatio;
     if (config.tokenBudget !== undefined) request.token_budget = config.tokenBudget;
-    return request;
+    return { request, taken: rows.taken };
   }
 
   /** Copies the service's own figures into the record (derived where older versions omit them). */
@@ -107,9 +119,10 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
     res: Response,
     result: HeadroomResult,
     journal: TextSlot[],
+    step: StepRequest,
   ): Promise<{ changed: boolean; failure?: HeadroomServiceError }> {
     const sent = slotsToSend(plan);
-    const request = serviceRequest(model, sent);
+    const { request, taken } = serviceRequest(model, sent);
     const abort = new AbortController();
     const onClose = () => {
       if (!res.writableFinished) abort.abort();
@@ -126,7 +139,9 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
         sent,
         reply.messages,
         request.messages.map((m) => m.role),
+        taken,
       );
+      if (!step.audit) await keepOriginals(sent, answers, step.owner, result);
       let changed = false;
       answers.forEach((a, j) => {
         if (a.rejected) result.partsRejected++;
@@ -158,25 +173,44 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
     }
   }
 
+  /** Keeps the originals behind the answers' markers; an answer whose original could not be kept is refused. */
+  async function keepOriginals(sent: TextSlot[], answers: Acceptance[], owner: string, result: HeadroomResult): Promise<void> {
+    await Promise.all(
+      answers.map(async (a, j) => {
+        if (a.text === sent[j].text || (await keeper.keep(sent[j], a.text, owner))) return;
+        answers[j] = { text: sent[j].text, rejected: true };
+        result.partsRejected++;
+      }),
+    );
+  }
+
+  /** New slots filled from the memo: their markers' originals are kept for this owner too (the memo is shared by all callers). */
+  async function keepForMemoHits(plan: CompressionPlan, owner: string): Promise<void> {
+    await Promise.all(plan.fromMemo.filter(([slot]) => slot.isNew).map(([slot, value]) => keeper.keep(slot, value, owner)));
+  }
+
   return {
-    async run(body, res, journal) {
+    retrievalStore,
+    async run(body, res, journal, step) {
       const result = newResult('skipped', config.guardrailName, breakerState());
-      const slots = findRequestSlots(body, config.compressUserMessages);
+      if (step.audit) result.mode = 'audit';
+      const slots = attachContext(body, findRequestSlots(body, config.compressUserMessages));
       if (slots.length === 0) {
         result.reason = 'nothing_compressible';
         return { changed: false, result };
       }
       const model = config.model ?? (typeof body.model === 'string' ? body.model : '');
-      const keys = slots.map((s) => memoKey(s.kind, model, config.fingerprint, s.text));
-      const plan = planCompression(slots, keys, await memo.getMany(keys));
+      const keys = slots.map((s) => memoKey(s.kind, model, config.fingerprint, s.text, contextKey(s.context)));
+      const plan = planCompression(slots, keys, await memo.getMany(keys), config.minTokens);
       result.memoHits = plan.memoHits;
       result.estimatedTokens = plan.estimatedTokens;
+      if (!step.audit) await keepForMemoHits(plan, step.owner);
       for (const [slot, value] of plan.fromMemo) write(slot, value, journal);
       const changed = plan.fromMemo.length > 0;
       const gated = gate(plan, result);
       if (gated === 'skip') return settle(result, slots, changed);
       if (gated) return settle(result, slots, changed, gated);
-      const called = await call(plan, model, res, result, journal);
+      const called = await call(plan, model, res, result, journal, step);
       result.breaker = breakerState();
       return settle(result, slots, changed || called.changed, called.failure);
     },

@@ -72,22 +72,24 @@ export class RedisMemoStore implements MemoStore {
 }
 
 /** A content key: hash of the settings that change the output plus the text itself. */
-export function memoKey(kind: string, model: string, fingerprint: string, text: string): string {
+export function memoKey(kind: string, model: string, fingerprint: string, text: string, context = ''): string {
   // Each field is length-prefixed: a separator alone would let a NUL inside the client-chosen model
-  // move bytes from one field to the next and make two different inputs share a key.
+  // move bytes from one field to the next and make two different inputs share a key. The context
+  // (question and call, see context.ts) is a field too: the compressed bytes depend on it.
   const hash = createHash('sha256');
-  for (const field of [kind, model, fingerprint]) hash.update(`${field.length}:`).update(field);
+  for (const field of [kind, model, fingerprint, context]) hash.update(`${field.length}:`).update(field);
   return hash.update(text).digest('base64url');
 }
 
-function withTimeout<T>(p: Promise<T> | T, ms: number): Promise<T> {
+/** Bounds a store's answer by `ms`; past it the promise rejects with an error that names `what`. */
+export function withTimeout<T>(p: Promise<T> | T, ms: number, what = 'shared memo'): Promise<T> {
   // Any thenable is bounded (a store's client may hand back a promise from another realm or library).
   if (typeof (p as { then?: unknown } | null)?.then !== 'function') return Promise.resolve(p);
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`shared memo did not answer within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
       timer.unref();
     }),
   ]).finally(() => clearTimeout(timer));

@@ -14,7 +14,8 @@ import { createCompressStep, type CompressOutcome } from './compress-step';
 import { BYPASS_HEADER, bodyOptsIn, isBypassValue, isCandidate, isObject, stripOptInFields } from './decision';
 import { forwardBody, forwardUntouched } from './forward';
 import { measureParsed } from './json-shape';
-import type { HeadroomConfig } from './options';
+import type { HeadroomConfig, HeadroomMode } from './options';
+import { ANY_OWNER, type RetrievalStore } from './ccr';
 import { jsonVerifier, limitError, parseBody, readBody } from './read';
 import { publishResult, sendError } from './respond';
 import { newResult, type HeadroomStatus } from './result';
@@ -23,6 +24,8 @@ import { newResult, type HeadroomStatus } from './result';
 export interface HeadroomMiddleware extends RequestHandler {
   /** Closes the keep-alive pool to the Headroom service. */
   close(): Promise<void>;
+  /** Where originals behind retrieval markers are kept: pass it to `headroomRetrieval({ store })`. */
+  readonly retrievalStore: RetrievalStore;
   /** Current circuit breaker state and in-flight compress calls. */
   stats(): { breaker: BreakerState; inFlight: number; memoEntries: number };
   /**
@@ -120,12 +123,37 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
     forwardBody(req, res, next, body, limits.maxDepth);
   }
 
+  /** This request's mode; a throwing function counts as audit, the mode that changes nothing. */
+  async function modeFor(req: Request): Promise<HeadroomMode> {
+    const mode = config.mode;
+    if (typeof mode === 'string') return mode;
+    try {
+      return (await mode(req)) === 'compress' ? 'compress' : 'audit';
+    } catch (err) {
+      logger.warn({ err: (err as Error)?.message }, 'mode threw; this request is audited');
+      return 'audit';
+    }
+  }
+
+  /** Who owns the originals this request's compression keeps; a throw counts as no owner (any authorised reader). */
+  async function ownerFor(req: Request, res: Response): Promise<string> {
+    if (!config.retrievalOwner) return ANY_OWNER;
+    try {
+      const owner = await config.retrievalOwner(req, res);
+      return typeof owner === 'string' && owner.length > 0 ? owner.slice(0, 256) : ANY_OWNER;
+    } catch (err) {
+      logger.warn({ err: (err as Error)?.message }, 'retrievalOwner threw; kept with no owner');
+      return ANY_OWNER;
+    }
+  }
+
   async function compressAndForward(req: Request, res: Response, next: NextFunction, chat: Record<string, unknown>, b: Body): Promise<void> {
     const stripped = stripOptInFields(chat);
     let outcome: CompressOutcome;
     const journal: TextSlot[] = [];
+    const audit = (await modeFor(req)) === 'audit';
     try {
-      outcome = await step.run(chat, res, journal);
+      outcome = await step.run(chat, res, journal, { owner: await ownerFor(req, res), audit });
     } catch (err) {
       // A defect here must not cost the request or corrupt it: put back every text written, go on.
       logger.error({ err: (err as Error)?.message }, 'headroom middleware failed; forwarding uncompressed');
@@ -134,9 +162,15 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
       result.error = { code: 'HEADROOM_INTERNAL', message: (err as Error)?.message ?? String(err) };
       outcome = { changed: false, result };
     }
+    if (audit) {
+      // Recorded as computed; what goes on is what came in.
+      for (const slot of journal) writeSlot(slot, slot.text);
+      outcome.result.mode = 'audit';
+    }
     publishResult(config, req, res, outcome.result);
     // The client is gone: nothing goes upstream.
     if (res.destroyed || outcome.result.error?.code === 'HEADROOM_ABORTED') return;
+    if (audit) return stripped || b.preParsed ? forwardBody(req, res, next, chat, limits.maxDepth) : forwardUntouched(req, next, b.raw, undefined);
     if (outcome.result.status === 'failed') {
       logger.warn({ code: outcome.result.error?.code, durationMs: outcome.result.durationMs }, outcome.result.error?.message ?? 'compression failed');
       if (config.unreachableFallback === 'fail_closed') {
@@ -215,6 +249,7 @@ export function createMiddleware(config: HeadroomConfig): HeadroomMiddleware {
   } as HeadroomMiddleware;
 
   middleware.verifyJson = jsonVerifier(limits);
+  (middleware as { retrievalStore: RetrievalStore }).retrievalStore = step.retrievalStore;
   middleware.close = () => step.close();
   middleware.stats = () => step.stats();
   return middleware;

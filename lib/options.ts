@@ -3,8 +3,12 @@ import { z } from 'zod';
 import type { CompressFunction } from './contract';
 import { HeadroomConfigError } from './errors';
 import { defaultLogger, type Logger } from './logger';
+import type { RetrievalStore } from './ccr';
 import type { MemoStore } from './memo';
 import type { HeadroomResult } from './result';
+
+/** What the middleware does with what it computed: forward it (`compress`) or only record it (`audit`). */
+export type HeadroomMode = 'compress' | 'audit';
 
 /**
  * Options of {@link headroomCompression}. Each mirrors a setting of LiteLLM's `headroom` guardrail
@@ -33,8 +37,33 @@ export interface HeadroomOptions {
   unreachableFallback?: 'fail_open' | 'fail_closed';
   /** Bound on the whole compress call, connect to last byte, in ms. Default: `5000` (above the service's measured p99 of 4.2 s, small next to a model call). */
   timeoutMs?: number;
-  /** Skip the service when the new compressible text is estimated under this many tokens. Default: `1000` (LiteLLM's `min_tokens`). */
+  /**
+   * A new tool output estimated under this many tokens (characters / 3) is not sent; the threshold
+   * applies to each output on its own. Default: `500`: Headroom's own middleware skips requests under
+   * 500 tokens, and its library leaves items under 250 alone (the embedded compressor under 200), so an
+   * output of about 1,500 characters or more (every output of 2,000) is compressed the turn it arrives,
+   * and smaller ones, where the saving would not pay for a round trip, are not.
+   */
   minTokens?: number;
+  /**
+   * `'compress'` forwards compressed text. `'audit'` computes and records what would be saved
+   * (`res.locals.headroom`, the token headers, `onResult`) and forwards the original bytes: for
+   * rollouts. A function decides per request (e.g. per virtual key); it is asked only when the
+   * request is compressed, and a throw counts as `'audit'` (logged), the side that changes nothing. Default: `'compress'`.
+   */
+  mode?: HeadroomMode | ((req: Request) => HeadroomMode | Promise<HeadroomMode>);
+  /**
+   * Where the originals behind retrieval markers are kept, shared with `headroomRetrieval({ store })`.
+   * Default: an in-process `LruRetrievalStore` (64 MiB, 12 h), exposed as `middleware.retrievalStore`.
+   * Use `RedisRetrievalStore` so every instance can serve what any one compressed.
+   */
+  retrievalStore?: RetrievalStore;
+  /**
+   * Who may retrieve what this request's compression kept (e.g. the caller's virtual key id); the
+   * retrieval router lets only that owner, or a caller it authorises for all, read it. Undefined
+   * or no function: any caller the router authorises. A throw counts as undefined (logged). Default: none.
+   */
+  retrievalOwner?: (req: Request, res: Response) => string | undefined | Promise<string | undefined>;
   /** Largest request body the middleware buffers: bytes, or a string like `'64mb'`. Larger → 413. Default: `'64mb'`. */
   limit?: number | string;
   /** Deepest nesting of arrays and objects the middleware parses. A deeper body is forwarded as sent (400 if it asks for compression itself, or if an earlier body parser left it too deep to serialise). Real requests nest about 10 deep. Default: `64`. */
@@ -53,7 +82,7 @@ export interface HeadroomOptions {
   memo?: { maxEntries?: number; maxBytes?: number };
   /** Shared memo (e.g. `new RedisMemoStore(redis)`) so several instances forward the same bytes for the same row. Default: none. */
   memoStore?: MemoStore;
-  /** Bound on one shared-memo round trip, in ms; past it the in-process memo answers. Default: `100`. */
+  /** Bound on one round trip to the shared memo (past it the in-process memo answers) or to the retrieval store (past it the output goes on uncompressed). Default: `100`. */
   memoTimeoutMs?: number;
   /** Circuit breaker: after `failureThreshold` consecutive failures stop calling for `cooldownMs`, then probe. `false` turns it off. Default: `{ failureThreshold: 5, cooldownMs: 30000 }`. */
   breaker?: false | { failureThreshold?: number; cooldownMs?: number };
@@ -81,6 +110,9 @@ export interface HeadroomConfig {
   unreachableFallback: 'fail_open' | 'fail_closed';
   timeoutMs: number;
   minTokens: number;
+  mode: HeadroomMode | ((req: Request) => HeadroomMode | Promise<HeadroomMode>);
+  retrievalStore?: RetrievalStore;
+  retrievalOwner?: (req: Request, res: Response) => string | undefined | Promise<string | undefined>;
   limit: number;
   /** `maxDepth`, `maxMessages` and `maxJsonValues`, resolved. */
   shapeLimits: { maxDepth: number; maxMessages: number; maxJsonValues: number };
@@ -116,6 +148,13 @@ const optionsSchema = z.strictObject({
   unreachableFallback: z.enum(['fail_open', 'fail_closed']).optional(),
   timeoutMs: z.number().int().positive().max(600_000).optional(),
   minTokens: z.number().int().nonnegative().optional(),
+  mode: z.union([z.enum(['compress', 'audit']), fn]).optional(),
+  retrievalStore: z
+    .custom<RetrievalStore>((v) => !!v && typeof (v as RetrievalStore).put === 'function' && typeof (v as RetrievalStore).get === 'function', {
+      message: 'must have put(hash, record, owner) and get(hash) methods (e.g. new RedisRetrievalStore(redis))',
+    })
+    .optional(),
+  retrievalOwner: fn.optional(),
   limit: z.union([z.number().int().positive(), z.string()]).optional(),
   maxDepth: z.number().int().min(2).max(10_000).optional(),
   maxMessages: z.number().int().positive().optional(),
@@ -287,7 +326,10 @@ export function resolveOptions(input: string | HeadroomOptions | undefined, env:
     allowBypass: o.allowBypass ?? true,
     unreachableFallback: o.unreachableFallback ?? 'fail_open',
     timeoutMs: o.timeoutMs ?? 5000,
-    minTokens: o.minTokens ?? 1000,
+    minTokens: o.minTokens ?? 500,
+    mode: o.mode ?? 'compress',
+    retrievalStore: o.retrievalStore,
+    retrievalOwner: o.retrievalOwner,
     limit,
     shapeLimits: { maxDepth: o.maxDepth ?? 64, maxMessages: o.maxMessages ?? 10_000, maxJsonValues: o.maxJsonValues ?? 500_000 },
     compressUserMessages,

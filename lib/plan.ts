@@ -20,13 +20,19 @@ export interface CompressionPlan {
   sendKeys: string[];
   /** For each send key: every slot holding that text (the first is the one sent). */
   groups: Map<string, TextSlot[]>;
-  /** Estimated tokens of the texts to send (what `minTokens` is compared to). */
+  /** Estimated tokens of the texts to send. */
   estimatedTokens: number;
+  /** New texts not sent because each was estimated under `minTokens`. */
+  belowMinTokens: number;
 }
 
-/** Plans a request from its slots, their memo keys, and what the memo holds for each key. */
-export function planCompression(slots: TextSlot[], keys: string[], known: Array<string | undefined>): CompressionPlan {
-  const plan: CompressionPlan = { fromMemo: [], memoHits: 0, sendKeys: [], groups: new Map(), estimatedTokens: 0 };
+/**
+ * Plans a request from its slots, their memo keys, and what the memo holds for each key. A new
+ * text estimated under `minTokens` is not sent: the threshold applies to each output on its own,
+ * so one large output is compressed on the turn it arrives whatever else the request carries.
+ */
+export function planCompression(slots: TextSlot[], keys: string[], known: Array<string | undefined>, minTokens = 0): CompressionPlan {
+  const plan: CompressionPlan = { fromMemo: [], memoHits: 0, sendKeys: [], groups: new Map(), estimatedTokens: 0, belowMinTokens: 0 };
   for (let i = 0; i < slots.length; i++) {
     const value = known[i];
     const slot = slots[i];
@@ -37,9 +43,14 @@ export function planCompression(slots: TextSlot[], keys: string[], known: Array<
       const group = plan.groups.get(keys[i]);
       if (group) group.push(slot);
       else {
+        const estimate = estimateTokens(slot.text);
+        if (estimate < minTokens) {
+          plan.belowMinTokens++;
+          continue;
+        }
         plan.groups.set(keys[i], [slot]);
         plan.sendKeys.push(keys[i]);
-        plan.estimatedTokens += estimateTokens(slot.text);
+        plan.estimatedTokens += estimate;
       }
     }
   }
@@ -59,13 +70,14 @@ export interface Acceptance {
 }
 
 /**
- * Decides, row by row, what of the service's answer is taken. `rows` is the reply's `messages`,
- * `sentRoles` the role each row was sent with (an answer that changed the role is not the row sent).
+ * Decides, slot by slot, what of the service's answer is taken. `rows` is the reply's `messages`,
+ * `taken[j]` the index of slot j's row in them, `sentRoles` the role each row was sent with (an
+ * answer that changed the role is not the row sent). Context rows are never taken.
  */
-export function acceptAnswers(sent: TextSlot[], rows: unknown[], sentRoles: string[]): Acceptance[] {
+export function acceptAnswers(sent: TextSlot[], rows: unknown[], sentRoles: string[], taken: number[] = sent.map((_, j) => j)): Acceptance[] {
   return sent.map((slot, j) => {
     const original = slot.text;
-    const text = textOfServiceRow(rows[j], sentRoles[j]);
+    const text = textOfServiceRow(rows[taken[j]], sentRoles[taken[j]]);
     const usable = text !== undefined && text.length > 0 && text.length <= original.length;
     return { text: usable ? text : original, rejected: text === undefined || (!usable && text !== original) };
   });

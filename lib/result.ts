@@ -39,6 +39,8 @@ export interface HeadroomResult {
   startedAt?: number;
   endedAt?: number;
   durationMs: number;
+  /** `audit`: everything above was computed and recorded, and the original bytes were forwarded. Default `compress`. */
+  mode: 'compress' | 'audit';
   /** Circuit breaker state when the request was decided. */
   breaker: 'closed' | 'open' | 'half_open' | 'off';
   error?: { code: ServiceErrorCode; message: string };
@@ -62,6 +64,7 @@ export function newResult(status: HeadroomStatus, guardrail: string, breaker: He
     charsBefore: 0,
     charsAfter: 0,
     durationMs: 0,
+    mode: 'compress',
     breaker,
   };
   if (reason !== undefined) result.reason = reason;

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { startStack, type Stack } from '../kit/app';
 import { clone, openaiAgent } from '../kit/fixtures';
 import { postRaw } from '../kit/http';
+import { toolRows } from '../kit/service-rows';
 
 let stack: Stack;
 afterEach(async () => stack?.close());
@@ -174,7 +175,7 @@ test('invalid UTF-8 inside a tool output that is compressed: the service and the
   expect(res.status).toBe(200);
   const decodedText = '\uFFFD\uFFFD' + 'x'.repeat(400);
   expect(stack.standIn.calls).toHaveLength(1);
-  expect(stack.standIn.calls[0].body.messages[0].content).toBe(decodedText);
+  expect(toolRows(stack.standIn.calls[0])[0].content).toBe(decodedText);
   const got = stack.upstream.requests[0];
   expect(got.raw.includes(Buffer.from([0xff, 0xfe]))).toBe(false);
   expect(got.json.messages[2].content).toBe(`[standin:${decodedText.length} chars] ${decodedText.slice(0, 60)}`);

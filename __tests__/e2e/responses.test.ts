@@ -11,6 +11,7 @@ import { startStack, type Stack } from '../kit/app';
 import { clone, loadFixture } from '../kit/fixtures';
 import { rawRequest } from '../kit/raw-request';
 import { toolOutput } from '../kit/session';
+import { contextRows, isContextRow, toolRows } from '../kit/service-rows';
 
 const codexTurns = () => [1, 2, 3].map((n) => loadFixture(`codex-session/turn-${n}.json`));
 const OUTPUT_TYPES = new Set(['function_call_output', 'custom_tool_call_output', 'local_shell_call_output']);
@@ -49,8 +50,9 @@ describe('Codex CLI requests (fixtures)', () => {
     // Reasoning items byte for byte, in the forwarded bytes themselves.
     for (const item of turn.input.filter((i: any) => i.type === 'reasoning')) expect(got.raw.toString()).toContain(JSON.stringify(item));
     expect(Number(got.headers['content-length'])).toBe(got.raw.length);
-    // Sent to the service in the contract's OpenAI shape, one tool row per output.
-    expect(stack.standIn.calls[0].body.messages).toEqual([{ role: 'tool', tool_call_id: 'headroom_0', content: sentOut.output }]);
+    // Sent to the service in the contract's OpenAI shape, one tool row per output, after its context.
+    expect(toolRows(stack.standIn.calls[0])).toEqual([{ role: 'tool', tool_call_id: 'headroom_0', content: sentOut.output }]);
+    expect(contextRows(stack.standIn.calls[0]).every(isContextRow)).toBe(true);
     expect(stack.results[0]).toMatchObject({ status: 'compressed', partsSent: 1, partsCompressed: 1 });
   });
 
@@ -65,7 +67,7 @@ describe('Codex CLI requests (fixtures)', () => {
     }
     for (let k = 1; k < forwarded.length; k++) expect(forwarded[k].slice(0, forwarded[k - 1].length)).toEqual(forwarded[k - 1]);
     // Turn 1 has no tool output; turns 2 and 3 each send only their new output.
-    expect(stack.standIn.calls.map((c) => c.body.messages.length)).toEqual([1, 1]);
+    expect(stack.standIn.calls.map((c) => toolRows(c).length)).toEqual([1, 1]);
   });
 
   test('not enabled: byte for byte; bypassed: byte for byte, no header', async () => {
@@ -224,8 +226,12 @@ describe('generated Codex-like sessions with a service that answers differently 
             expect(withoutOutputs(got.json)).toEqual(withoutOutputs(body));
             previous = now;
           }
-          const sentTexts = s.standIn.calls.flatMap((c) => c.body.messages.map((m: any) => m.content));
-          expect(new Set(sentTexts).size).toBe(sentTexts.length);
+          // Each output with its context (the call that produced it) is sent once: the same text from
+          // another call has another context, so it may be compressed for that call's question.
+          const sent = s.standIn.calls.flatMap((c) =>
+            toolRows(c).map((m: any) => JSON.stringify([m.content, c.body.messages.find((r: any) => r.tool_calls?.[0]?.id === m.tool_call_id)?.tool_calls[0].function])),
+          );
+          expect(new Set(sent).size).toBe(sent.length);
         } finally {
           await s.close();
         }

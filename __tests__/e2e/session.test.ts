@@ -20,6 +20,7 @@ import {
   type ToolOutput,
 } from '../kit/session';
 import type { StandInMode } from '../kit/standin';
+import { contextRows, isContextRow, toolRows } from '../kit/service-rows';
 
 let stack: Stack;
 afterEach(async () => stack?.close());
@@ -105,15 +106,15 @@ describe.each<[StandInMode]>([['vary'], ['ok']])('Claude Code session replayed t
     expect(forwarded[1].messages[3].content[0].cache_control).toEqual(fx[1].body.messages[3].content[0].cache_control);
     expect(forwarded[3].messages[3].content[0].cache_control).toBeUndefined();
     // One call per turn that had new tool output, carrying only that output.
-    const calls = stack.standIn.calls.map((c) => c.body);
-    expect(calls).toHaveLength(3);
-    for (const c of calls) {
-      expect(c.messages).toHaveLength(1);
-      expect(c.messages.every((m: any) => m.role === 'tool')).toBe(true);
-      expect(c.config.protect_recent).toBe(0);
-      expect(c.model).toBe('claude-opus-4-8');
+    expect(stack.standIn.calls).toHaveLength(3);
+
+    for (const c of stack.standIn.calls) {
+      expect(toolRows(c)).toHaveLength(1);
+      expect(contextRows(c).every(isContextRow)).toBe(true);
+      expect(c.body.config.protect_recent).toBe(0);
+      expect(c.body.model).toBe('claude-opus-4-8');
     }
-    expect(calls[0].messages[0].content).toBe(fx[1].body.messages[3].content[0].content);
+    expect(toolRows(stack.standIn.calls[0])[0].content).toBe(fx[1].body.messages[3].content[0].content);
     // Compressed output actually changed the bytes the model reads.
     expect(forwarded[1].messages[3].content[0].content).toMatch(/^\[standin/);
     expect(JSON.stringify(forwarded[3]).length).toBeLessThan(JSON.stringify(fx[3].body).length * 0.7);
@@ -141,10 +142,10 @@ describe.each([
     expectPrefixStable(forwarded);
     turns.forEach((t, k) => expectLosslessExceptToolText(t, forwarded[k], toolOutputs[k]));
     expect(stack.standIn.calls).toHaveLength(turns.length - 1);
-    // Each call carries exactly one row: the new output, never history, never assistant rows.
-    expect(stack.standIn.calls.every((c) => c.body.messages.length === 1 && c.body.messages[0].role === 'tool')).toBe(true);
+    // Each call carries exactly one tool row: the new output, never history; the rest is its context.
+    expect(stack.standIn.calls.every((c) => toolRows(c).length === 1 && contextRows(c).every(isContextRow))).toBe(true);
     // ...and that row is the output the generator wrote last, turn by turn.
-    expect(stack.standIn.calls.map((c) => c.body.messages[0].content)).toEqual(toolOutputs[turns.length - 1].map((t) => t.text));
+    expect(stack.standIn.calls.map((c) => toolRows(c)[0].content)).toEqual(toolOutputs[turns.length - 1].map((t) => t.text));
     // Later turns fill history from the memo: their results show memo hits.
     expect(stack.results[turns.length - 1].memoHits).toBe(turns.length - 2);
   });

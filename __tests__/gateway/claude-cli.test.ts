@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StandInRequest } from '../../examples/gateway/upstream-standin';
 import { ANTHROPIC_KEY, startGatewayStack, type GatewayStack } from './helpers';
+import { toolRows } from '../kit/service-rows';
 
 const CLAUDE = join(__dirname, '..', '..', 'node_modules', '.bin', 'claude');
 const FINAL = 'FINAL-ANSWER: the command printed 1200 lines.';
@@ -112,7 +113,7 @@ test('claude -p completes a Bash tool round through the gateway; the tool output
   expect(text).toMatch(/^\[standin:\d+ chars\] line 1\nline 2\n/);
   expect(text.length).toBeLessThan(EXPECTED_OUTPUT.length / 10);
   // The Headroom service was asked about exactly that output.
-  const asked = stack.service!.calls.flatMap((c) => c.body.messages.map((m: any) => m.content as string));
+  const asked = stack.service!.calls.flatMap((c) => toolRows(c).map((m: any) => m.content as string));
   expect(asked.some((c) => c.includes('line 1200'))).toBe(true);
 
   for (const r of stack.upstream.requests) {

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { listenOnLoopback } from '../kit/listen';
 import { functionCallItem, messageItem, reasoningItem, startResponsesUpstream, type ResponsesUpstream } from '../kit/responses-upstream';
 import { OPENAI_KEY, startGatewayStack, type GatewayStack } from './helpers';
+import { toolRows } from '../kit/service-rows';
 
 const CODEX = join(__dirname, '..', '..', 'node_modules', '.bin', 'codex');
 /** In the CLI's bundled model catalog (`codex debug models --bundled`), so it runs with real model metadata, not the fallback. */
@@ -329,7 +330,7 @@ test('codex exec runs a shell tool round through the gateway: output compressed 
   expect(fwdBig.output.length).toBeLessThan(sentBig.output.length / 10);
   expect({ ...fwdBig, output: '<output>' }).toEqual({ ...sentBig, output: '<output>' });
   // Headroom was asked about exactly that output, once; the small `wc` output was never worth sending.
-  const asked = stack.service!.calls.flatMap((c) => c.body.messages.map((m: any) => m.content));
+  const asked = stack.service!.calls.flatMap((c) => toolRows(c).map((m: any) => m.content));
   expect(asked).toEqual([sentBig.output]);
 
   // Turn 3: the small output is untouched; the big one is history, replayed from the memo although

@@ -227,6 +227,7 @@ describe.each(stores)('on %s', (store) => {
             startedAt: Date.now(),
             endedAt: Date.now() + 1,
             breaker: 'closed',
+            mode: 'compress',
             charsBefore: 5000,
             charsAfter: 5000,
             error: { code: 'HEADROOM_UNREACHABLE', message: 'connect <ECONNREFUSED> "x" & y' },

@@ -71,7 +71,8 @@ describe('resolveOptions', () => {
       optInFromBody: true,
       unreachableFallback: 'fail_open',
       timeoutMs: 5000,
-      minTokens: 1000,
+      minTokens: 500,
+      mode: 'compress',
       limit: 64 * 1024 * 1024,
       compressUserMessages: false,
       maxInFlight: 64,
@@ -90,6 +91,9 @@ describe('resolveOptions', () => {
     [{ apiBse: 'http://x' }, /unknown option.*apiBse/],
     [{ limit: 'lots' }, /limit/],
     [{ memoStore: {} }, /memoStore.*getMany/],
+    [{ mode: 'shadow' }, /mode/],
+    [{ retrievalStore: { get() {} } }, /retrievalStore.*put/],
+    [{ retrievalOwner: 'key' }, /retrievalOwner.*function/],
   ])('invalid %j is refused at creation with a fixing message', (opts, msg) => {
     expect(() => headroomCompression({ apiBase: 'http://h:1', ...(opts as object) })).toThrow(msg);
   });
