@@ -20,11 +20,16 @@ export function headroomCompression(options?: string | HeadroomOptions): Headroo
 export default headroomCompression;
 
 export type { HeadroomMiddleware } from './middleware';
-export type { HeadroomOptions } from './options';
+export type { HeadroomOptions, HeadroomMode } from './options';
 export type { HeadroomResult, HeadroomStatus } from './result';
 export type { Logger } from './logger';
 export { HeadroomConfigError, HeadroomRequestError, type RequestErrorCode, type ServiceErrorCode } from './errors';
 export { RedisMemoStore, type MemoStore, type RedisLikeClient } from './memo';
+/** Reversible compression: where originals behind `hash=` markers are kept, and the router that serves them (REST and MCP). */
+export { headroomRetrieval, type HeadroomRetrieval } from './retrieval-router';
+export type { HeadroomRetrievalOptions, RetrievalAccess, RetrievalAuthorize } from './retrieval-options';
+export { LruRetrievalStore, RedisRetrievalStore, type LruRetrievalStoreOptions, type RedisRetrievalStoreOptions, type RedisRetrievalClient } from './retrieval-store';
+export { contentHash, ANY_OWNER, type RetrievalStore, type RetrievalRecord, type StoredRetrieval } from './ccr';
 /** The `/v1/compress` contract, for writing a `compressor` of your own. */
 export type { CompressRequest, CompressResponse, CompressFunction, ContractMessage, CompressConfig } from './contract';
 /** For gateways around the middleware: the provider's error shape, the response header, LiteLLM's control fields. */
