@@ -2,6 +2,7 @@
  * Figures per kind and overall, the goals beside them, and the cases that miss most: the markdown
  * written to bench/results/answerability-latest.md.
  */
+import { caseLists, cell } from './report-cases';
 import { CaseScore } from './score';
 import { Kind } from './types';
 
@@ -79,8 +80,6 @@ function row(label: string, t: Totals, savedGoal: number | undefined): string {
   ].join(' | ');
 }
 
-const cell = (s: string, max = 90) => (s.length > max ? `${s.slice(0, max - 1)}…` : s).replace(/\|/g, '\\|').replace(/`/g, "'");
-
 export function renderReport(scores: CaseScore[], info: RunInfo): string {
   const kinds = [...new Set(scores.map((s) => s.case.kind))];
   const out: string[] = [];
@@ -133,24 +132,7 @@ export function renderReport(scores: CaseScore[], info: RunInfo): string {
   }
   out.push('');
 
-  const worst = scores
-    .filter((s) => s.missing.length > 0 || s.missingWithRetrieval.length > 0 || (s.missingWithQuery?.length ?? 0) > 0)
-    .sort((a, b) => b.missingWithRetrieval.length - a.missingWithRetrieval.length || b.missing.length / b.case.answerItems.length - a.missing.length / a.case.answerItems.length)
-    .slice(0, 25);
-  out.push('## Worst cases', '');
-  if (worst.length === 0) out.push('Every item of every case was present in the compressed text.', '');
-  else {
-    out.push('Sorted by items missing even with retrieval, then by the share missing without it. "e.g." is the first missing item.', '');
-    out.push('| case | kind | question | tool call | missing w/o retrieval | w/ retrieval | w/ query | markers (foreign) | e.g. |');
-    out.push('|---|---|---|---|--:|--:|--:|--:|---|');
-    for (const s of worst) {
-      const c = s.case;
-      out.push(
-        `| ${c.id} | ${c.kind} | ${cell(c.question, 70)} | ${cell(`${c.toolName} ${JSON.stringify(c.toolArgs)}`, 60)} | ${s.missing.length}/${c.answerItems.length} | ${s.missingWithRetrieval.length} | ${s.missingWithQuery === null ? 'n/a' : s.missingWithQuery.length} | ${s.markers} (${s.foreignMarkers}) | \`${cell(s.missing[0] ?? s.missingWithRetrieval[0] ?? '', 70)}\` |`,
-      );
-    }
-    out.push('');
-  }
+  out.push(...caseLists(scores, kinds));
   out.push('Regenerate: `npm run bench:answerability` (options: `--seed N`, `--per-kind N`, `--no-write`).', '');
   return out.join('\n');
 }
