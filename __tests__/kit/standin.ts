@@ -3,6 +3,7 @@
  * told to fail in each way the middleware must survive. Its compression is deliberately simple and
  * visible (`[standin:N chars] head…`) so tests can tell compressed text from original.
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { listenOnLoopback } from './listen';
 
@@ -21,7 +22,8 @@ export type StandInMode =
   | 'wrong_shape'
   | 'row_count'
   | 'huge'
-  | 'late'; // answers correctly after `lateMs`
+  | 'late' // answers correctly after `lateMs`
+  | 'markers'; // as 'ok', but each compressed text ends with a `hash=` marker while `ccr_hashes` is empty (seen on a real service)
 
 export interface StandInCall {
   headers: http.IncomingHttpHeaders;
@@ -35,7 +37,31 @@ export interface StandIn {
   mode: StandInMode;
   token?: string;
   lateMs: number;
+  /**
+   * Originals the stand-in serves at `GET /v1/retrieve/:hash` and `POST /v1/retrieve` (404 for any
+   * other hash): kept for the hashes it reports (the last compressed row's under the constant
+   * `ccr_hashes` entry; each row's under its own marker in 'markers' mode). Tests may set or clear entries.
+   */
+  originals: Map<string, string>;
+  /** Retrieve calls, apart from the compress `calls`. */
+  retrieveCalls: StandInCall[];
   close(): Promise<void>;
+}
+
+/** The hash the stand-in reports in `ccr_hashes` (not a content hash). */
+export const STANDIN_REPORTED_HASH = '0123456789abcdef01234567';
+
+/** The stand-in's own marker hash for a text: deliberately not this package's content hash, as a real service's is not. */
+export function standInHash(text: string): string {
+  return createHash('sha256').update(`standin:${text}`).digest('hex').slice(0, 24);
+}
+
+/** The 'markers' mode's compression: the head, then Headroom's marker form. */
+function markedCompress(text: string): { content: string; hash: string } | undefined {
+  if (text.length <= 200) return undefined;
+  const hash = standInHash(text);
+  const items = text.split('\n').filter((l) => l.trim() !== '').length;
+  return { content: `${text.slice(0, HEAD)}\n[${items} items compressed to 1. Retrieve more: hash=${hash}]`, hash };
 }
 
 const HEAD = 60;
@@ -58,7 +84,14 @@ function textOf(content: unknown): string {
 
 export async function startStandIn(opts: { mode?: StandInMode; token?: string; lateMs?: number } = {}): Promise<StandIn> {
   let callNo = 0;
-  const state: Omit<StandIn, 'url' | 'port' | 'close'> = { calls: [], mode: opts.mode ?? 'ok', token: opts.token, lateMs: opts.lateMs ?? 0 };
+  const state: Omit<StandIn, 'url' | 'port' | 'close'> = {
+    calls: [],
+    mode: opts.mode ?? 'ok',
+    token: opts.token,
+    lateMs: opts.lateMs ?? 0,
+    originals: new Map(),
+    retrieveCalls: [],
+  };
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -70,6 +103,7 @@ export async function startStandIn(opts: { mode?: StandInMode; token?: string; l
         res.end(text);
       };
       if (req.method === 'GET' && (req.url === '/health' || req.url === '/livez' || req.url === '/readyz')) return send(200, { status: 'ok' });
+      if (req.url?.startsWith('/v1/retrieve')) return retrieve(req, Buffer.concat(chunks), send);
       if (req.method !== 'POST' || req.url !== '/v1/compress') return send(404, { error: 'not found' });
       let body: any;
       try {
@@ -118,7 +152,10 @@ export async function startStandIn(opts: { mode?: StandInMode; token?: string; l
           if (k === 1) return { ...m, content: { evil: true } };
           return { ...m, content: m.content + m.content };
         }
-        const c = standInCompress(m.content, salt);
+        const marked = mode === 'markers' ? markedCompress(m.content) : undefined;
+        if (marked) state.originals.set(marked.hash, m.content);
+        else if (m.content.length > 200) state.originals.set(STANDIN_REPORTED_HASH, m.content);
+        const c = marked ? marked.content : standInCompress(m.content, salt);
         after += estimate(c);
         return { ...m, content: c };
       });
@@ -130,7 +167,7 @@ export async function startStandIn(opts: { mode?: StandInMode; token?: string; l
         tokens_saved: before - after,
         compression_ratio: before === 0 ? 1 : after / before,
         transforms_applied: bypass ? [] : ['standin:head'],
-        ccr_hashes: ['0123456789abcdef01234567', 'stable_prefix_hash:abc'],
+        ccr_hashes: mode === 'markers' ? [] : [STANDIN_REPORTED_HASH, 'stable_prefix_hash:abc'],
       };
       if (mode === 'huge') return send(200, { ...reply, padding: 'x'.repeat(8 * 1024 * 1024) });
       if (mode === 'trickle') {
@@ -155,6 +192,33 @@ export async function startStandIn(opts: { mode?: StandInMode; token?: string; l
       send(200, reply);
     });
   });
+  /** Headroom's retrieve routes, in its shape; 404 `{detail}` (FastAPI's) for a hash it does not keep. */
+  function retrieve(req: http.IncomingMessage, bytes: Buffer, send: (status: number, body: unknown) => void) {
+    let hash: unknown;
+    if (req.method === 'GET' && req.url!.startsWith('/v1/retrieve/')) hash = req.url!.slice('/v1/retrieve/'.length).split('?')[0];
+    else if (req.method === 'POST' && req.url === '/v1/retrieve') {
+      try {
+        hash = JSON.parse(bytes.toString('utf8'))?.hash;
+      } catch {
+        return send(400, { detail: 'invalid JSON' });
+      }
+    } else return send(404, { error: 'not found' });
+    state.retrieveCalls.push({ headers: req.headers, body: { hash } });
+    if (state.token && req.headers.authorization !== `Bearer ${state.token}`) return send(401, { error: 'unauthorized' });
+    const original = typeof hash === 'string' ? state.originals.get(hash) : undefined;
+    if (original === undefined) return send(404, { detail: 'Entry not found or expired' });
+    const items = original.split('\n').filter((l) => l.trim() !== '').length;
+    send(200, {
+      hash,
+      original_content: original,
+      original_tokens: estimate(original),
+      original_item_count: items,
+      compressed_item_count: 1,
+      tool_name: null,
+      retrieval_count: 1,
+    });
+  }
+
   const bound = await listenOnLoopback(server);
   const standIn = state as StandIn;
   standIn.port = bound.port;
