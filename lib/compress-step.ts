@@ -141,7 +141,7 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
         request.messages.map((m) => m.role),
         taken,
       );
-      if (!step.audit) await keepOriginals(sent, answers, step.owner, result);
+      if (!step.audit) await keepOriginals(sent, answers, step.owner);
       let changed = false;
       answers.forEach((a, j) => {
         if (a.rejected) result.partsRejected++;
@@ -174,12 +174,11 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
   }
 
   /** Keeps the originals behind the answers' markers; an answer whose original could not be kept is refused. */
-  async function keepOriginals(sent: TextSlot[], answers: Acceptance[], owner: string, result: HeadroomResult): Promise<void> {
+  async function keepOriginals(sent: TextSlot[], answers: Acceptance[], owner: string): Promise<void> {
     await Promise.all(
       answers.map(async (a, j) => {
         if (a.text === sent[j].text || (await keeper.keep(sent[j], a.text, owner))) return;
-        answers[j] = { text: sent[j].text, rejected: true };
-        result.partsRejected++;
+        answers[j] = { text: sent[j].text, rejected: true }; // counted in partsRejected with the others
       }),
     );
   }
