@@ -9,7 +9,10 @@ import request from 'supertest';
 import { contentHash, markerHashes, type RetrievalRecord, type RetrievalStore, type StoredRetrieval } from '../../lib/ccr';
 import { compress } from '../../lib/compressor';
 import type { CompressFunction } from '../../lib';
-import { startStack, type Stack } from '../kit/app';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { headroomRetrieval } from '../../lib';
+import { quiet, startStack, type Stack } from '../kit/app';
 import { clone, openaiAgent } from '../kit/fixtures';
 
 /** Cuts a tool output of the fixture to about `chars` characters at a line or row boundary, still well-formed. */
@@ -306,5 +309,62 @@ describe("mode: 'audit'", () => {
       await request(stack.url).post('/v1/chat/completions').set('x-mode', m).set('content-type', 'application/json').send(raw).expect(200);
     expect(stack.results.map((r) => r.mode)).toEqual(['audit', 'compress', 'audit']);
     expect(stack.upstream.requests.map((r) => r.raw.toString() === raw)).toEqual([true, false, true]);
+  });
+});
+
+describe('compress, then retrieve: headroomCompression and headroomRetrieval in one app, one store', () => {
+  /** The README's composition: the router before the middleware, both on the middleware's own store. */
+  function withRetrieval(): (app: any, headroom: any) => void {
+    return (app, headroom) => {
+      app.use(
+        headroomRetrieval({
+          store: headroom.retrievalStore,
+          logger: quiet,
+          authorize: (req) => (req.get('authorization') === 'Bearer admin' ? { all: true } : req.get('x-owner') ? { owner: req.get('x-owner')! } : false),
+        }),
+      );
+    };
+  }
+
+  test('REST and MCP serve the original behind the forwarded marker, to its owner only; query returns the matching rows', async () => {
+    stack = await startStack({
+      headroom: { compressor: compress, apiBase: undefined, defaultOn: true, retrievalOwner: (req) => req.get('x-owner') },
+      mount: withRetrieval(),
+    });
+    const output = openaiAgent().body.messages[3].content as string;
+    const body = {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'user', content: 'Which tickets are about Invoice PDF empty?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search_tickets', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: output },
+      ],
+    };
+    await request(stack.url).post('/v1/chat/completions').set('x-owner', 'alice').send(body).expect(200);
+    const [hash] = markerHashes(stack.upstream.requests[0].json.messages[2].content);
+    expect(hash).toBe(contentHash(output));
+    const got = await request(stack.url).get(`/v1/retrieve/${hash}`).set('x-owner', 'alice').expect(200);
+    expect(got.body).toMatchObject({ hash, original_content: output, tool_name: 'search_tickets' });
+    const refunded = JSON.parse(output).tickets.filter((t: any) => t.priority === 'p1' && t.title === 'Refund not issued');
+    const q = await request(stack.url).post('/v1/retrieve').set('x-owner', 'alice').send({ hash, query: 'p1 "Refund not issued"' }).expect(200);
+    expect(JSON.parse(q.body.original_content).map((t: any) => t.id)).toEqual(refunded.map((t: any) => t.id));
+    expect(q.body.matched_count).toBe(refunded.length);
+    const unknown = await request(stack.url)
+      .get(`/v1/retrieve/${'0'.repeat(24)}`)
+      .set('x-owner', 'bob')
+      .expect(404);
+    const other = await request(stack.url).get(`/v1/retrieve/${hash}`).set('x-owner', 'bob').expect(404);
+    expect(other.text).toBe(unknown.text);
+    await request(stack.url).get(`/v1/retrieve/${hash}`).set('authorization', 'Bearer admin').expect(200);
+
+    const client = new Client({ name: 'reversible-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${stack.url}/mcp`), { requestInit: { headers: { 'x-owner': 'alice' } } }));
+    try {
+      const result: any = await client.callTool({ name: 'headroom_retrieve', arguments: { hash, query: 'T-5102' } });
+      expect(result.isError).not.toBe(true);
+      expect(result.content[0].text).toContain('"id":"T-5102"');
+    } finally {
+      await client.close();
+    }
   });
 });

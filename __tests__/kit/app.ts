@@ -27,6 +27,8 @@ export interface AppOptions {
   fixRequestBody?: boolean;
   /** Middleware mounted before headroomCompression (e.g. one that sets its own guardrail header). */
   before?: Array<(req: any, res: any, next: () => void) => void>;
+  /** Mounts more on the app once the middleware exists, before it (e.g. `headroomRetrieval` on its store). */
+  mount?: (app: any, headroom: HeadroomMiddleware) => void;
   /** Middleware mounted between headroomCompression and the proxy. */
   between?: Array<(req: any, res: any, next: () => void) => void>;
 }
@@ -43,6 +45,7 @@ export function createApp(opts: AppOptions) {
       opts.headroom.onResult?.(info, req, res);
     },
   });
+  opts.mount?.(app, headroom);
   if (opts.jsonParser) app.use(ex.json({ limit: '64mb', ...(opts.verifyJson ? { verify: headroom.verifyJson } : {}) }));
   app.use('/v1', headroom);
   for (const mw of opts.between ?? []) app.use('/v1', mw);
@@ -77,6 +80,7 @@ export async function startStack(opts: Partial<Omit<AppOptions, 'upstreamUrl'>> 
     fixRequestBody: opts.fixRequestBody,
     before: opts.before,
     between: opts.between,
+    mount: opts.mount,
     upstreamUrl: upstream.url,
     headroom: { apiBase: standIn.url, minTokens: 0, logger: quiet, ...(opts.headroom ?? {}) },
   });
