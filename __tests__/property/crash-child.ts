@@ -10,7 +10,8 @@
  *     json-fix  json, with the proxy's `on: { proxyReq: fixRequestBody }`
  *   on Express 5 (`express`) and 4 (`express4`); mode `optin` (opt-in per body, the default) and `on`
  *   (`defaultOn: true`). headroomCompression runs the embedded compressor (`compress`) with `minTokens: 0`.
- *   Every app has `GET /health`, and a last error handler that tags the error (`x-crash-child-error`:
+ *   Every app also serves `headroomRetrieval` (REST and MCP) on the middleware's store, which holds
+ *   `SEEDED_ORIGINAL` from the start. Every app has `GET /health`, and a last error handler that tags the error (`x-crash-child-error`:
  *   body-parser's `err.type`, or `other`) and hands it on to Express's own final handler unchanged.
  *
  * Prints one JSON line on stdout: `{"ready":true,"upstream":port,"apps":{"plain/e5/optin":port,...}}`.
@@ -22,9 +23,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express5 from 'express';
 import { createProxyMiddleware, fixRequestBody } from 'http-proxy-middleware';
-import { headroomCompression } from '../../lib';
+import { contentHash, headroomRetrieval, headroomCompression } from '../../lib';
 import { compress } from '../../lib/compressor';
-import { CHAINS, MAJORS, MODES, type Chain, type Mode } from './crash-targets';
+import { CHAINS, MAJORS, MODES, SEEDED_ORIGINAL, type Chain, type Mode } from './crash-targets';
 
 const express4 = require('express4') as typeof express5;
 
@@ -103,7 +104,11 @@ function createApp(major: 4 | 5, chain: Chain, mode: Mode, upstreamPort: number)
     res.json({ ok: true, pid: process.pid, polluted: polluted() });
   });
   if (chain !== 'plain') app.use(ex.json({ limit: '64mb' }));
-  app.use('/v1', headroomCompression({ compressor: compress, minTokens: 0, defaultOn: mode === 'on', logger }));
+  const headroom = headroomCompression({ compressor: compress, minTokens: 0, defaultOn: mode === 'on', logger });
+  // The retrieval router on the middleware's store (REST and MCP), behind the app's body parser when it has one.
+  void headroom.retrievalStore.put(contentHash(SEEDED_ORIGINAL), { original: SEEDED_ORIGINAL, source: 'local', createdAt: Date.now() }, '*');
+  app.use(headroomRetrieval({ store: headroom.retrievalStore, authorize: () => ({ all: true }), logger }));
+  app.use('/v1', headroom);
   app.use(
     '/v1',
     createProxyMiddleware({

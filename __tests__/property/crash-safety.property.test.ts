@@ -23,7 +23,8 @@ import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { CHAINS, MAJORS, type Chain, type Mode } from './crash-targets';
+import { contentHash } from '../../lib/ccr';
+import { CHAINS, MAJORS, SEEDED_ORIGINAL, type Chain, type Mode } from './crash-targets';
 
 // ---------------------------------------------------------------------------------------------
 // The child
@@ -897,6 +898,67 @@ describe('fixed worst cases, every chain', () => {
     120_000,
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// The retrieval router (REST and MCP) on every chain: generated hashes, queries and bodies.
+
+const SEEDED_HASH = contentHash(SEEDED_ORIGINAL);
+
+/** GETs a path on a fresh connection; resolves with what happened. */
+function get(port: number, urlPath: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ kind: 'response', status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.setTimeout(5000, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'socket', code: err.code ?? 'ERR', message: err.message }));
+  });
+}
+
+test('retrieval: generated hashes, queries, REST bodies and MCP calls never crash, hang or answer 5xx', async () => {
+  const hash = fc.oneof(fc.constant(SEEDED_HASH), fc.string({ maxLength: 40 }), fc.stringMatching(/^[0-9a-f]{12,24}$/), fc.constant('__proto__'));
+  const query = fc.oneof(
+    fc.constantFrom('refunded', 'ERR_CARD_DECLINED "quoted"', 'ord_1', '"', '""', '\\', '.*+?'),
+    fc.string({ maxLength: 80 }),
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.string({ minLength: 900, maxLength: 1200 }),
+  );
+  const restBody = fc.oneof(fc.record({ hash, query: fc.option(query, { nil: undefined }) }), fc.jsonValue({ maxDepth: 4 }));
+  const mcpBody = fc.oneof(
+    fc.record({
+      jsonrpc: fc.constant('2.0'),
+      id: fc.nat(),
+      method: fc.constant('tools/call'),
+      params: fc.record({ name: fc.constantFrom('headroom_retrieve', 'other'), arguments: fc.oneof(fc.record({ hash, query }), fc.jsonValue({ maxDepth: 3 })) }),
+    }),
+    fc.jsonValue({ maxDepth: 4 }),
+  );
+  const request = fc.oneof(
+    fc.record({ kind: fc.constant('get' as const), hash, query: fc.option(query, { nil: undefined }) }),
+    fc.record({ kind: fc.constant('rest' as const), body: restBody }),
+    fc.record({ kind: fc.constant('mcp' as const), body: mcpBody }),
+  );
+  const problems: string[] = [];
+  await fc.assert(
+    fc.asyncProperty(request, fc.constantFrom(...TARGETS), async (r, [chain, major]) => {
+      const port = child.port(chain, major, 'on');
+      let o: Outcome;
+      if (r.kind === 'get') o = await get(port, `/v1/retrieve/${encodeURIComponent(r.hash)}${r.query === undefined ? '' : `?query=${encodeURIComponent(r.query)}`}`);
+      else {
+        const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+        o = await post(port, r.kind === 'rest' ? '/v1/retrieve' : '/mcp', headers, Buffer.from(JSON.stringify(r.body) ?? 'null'), 5000);
+      }
+      if (o.kind !== 'response' || o.status >= 500) problems.push(`${chain}/e${major} ${JSON.stringify(r).slice(0, 200)}: ${JSON.stringify(o).slice(0, 300)}`);
+      // The seeded hash is always found, with any query within the 1,000-character bound.
+      else if (r.kind === 'get' && r.hash === SEEDED_HASH && (r.query === undefined || r.query.length <= 1000) && o.status !== 200)
+        problems.push(`${chain}/e${major} seeded hash not found: ${o.status} ${o.text.slice(0, 200)}`);
+    }),
+    { numRuns: 150 },
+  );
+  expect(problems).toEqual([]);
+}, 120_000);
 
 // ---------------------------------------------------------------------------------------------
 // Survival: last, so it covers everything above.
