@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { tokenCounterFor } from '../lib/compressor/tokens';
 import { allCases } from './answerability/cases';
 import { renderReport } from './answerability/report';
-import { OriginalStore, loadFilterOriginal } from './answerability/retrieval';
+import { OriginalStore } from './answerability/retrieval';
 import { CaseScore, scoreCase } from './answerability/score';
 
 const ROOT = join(__dirname, '..');
@@ -53,15 +53,11 @@ function main(): void {
   const ids = new Set(cases.map((c) => c.id));
   if (ids.size !== cases.length) throw new Error('case ids are not unique');
 
-  const loaded = loadFilterOriginal();
-  const filter = 'filter' in loaded ? loaded.filter : null;
-  if ('error' in loaded) console.error(`answerability: ${loaded.error}`);
-
   // The store holds every original sent, as the middleware keeps them: a marker naming another case's output is caught as foreign.
   const store = new OriginalStore();
   for (const c of cases) store.keep(c.output);
   const counter = tokenCounterFor('gpt-4o');
-  const scores: CaseScore[] = cases.map((c) => scoreCase(c, store, counter, filter));
+  const scores: CaseScore[] = cases.map((c) => scoreCase(c, store, counter));
 
   const markdown = renderReport(scores, {
     command: commandLine(),
@@ -71,7 +67,6 @@ function main(): void {
     seed,
     perKind,
     elapsedMs: performance.now() - started,
-    queryNote: 'error' in loaded ? loaded.error : null,
   });
   console.log(markdown);
   if (!process.argv.includes('--no-write')) {

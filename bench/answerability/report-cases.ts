@@ -17,12 +17,12 @@ const saved = (s: CaseScore) => 1 - s.tokensAfter / s.tokensBefore;
 
 function missRank(a: CaseScore, b: CaseScore): number {
   const share = (s: CaseScore) => s.missing.length / s.case.answerItems.length;
-  return b.missingWithRetrieval.length - a.missingWithRetrieval.length || share(b) - share(a) || (b.missingWithQuery?.length ?? 0) - (a.missingWithQuery?.length ?? 0);
+  return b.missingWithRetrieval.length - a.missingWithRetrieval.length || share(b) - share(a) || b.missingWithQuery.length - a.missingWithQuery.length;
 }
 
 export function caseLists(scores: CaseScore[], kinds: Kind[]): string[] {
   const out: string[] = [];
-  const missing = (s: CaseScore) => s.missing.length > 0 || s.missingWithRetrieval.length > 0 || (s.missingWithQuery?.length ?? 0) > 0;
+  const missing = (s: CaseScore) => s.missing.length > 0 || s.missingWithRetrieval.length > 0 || s.missingWithQuery.length > 0;
   const worst = kinds.flatMap((kind) =>
     scores
       .filter((s) => s.case.kind === kind && missing(s))
@@ -34,7 +34,7 @@ export function caseLists(scores: CaseScore[], kinds: Kind[]): string[] {
   else {
     out.push(
       `Up to ${PER_KIND} per kind, by items missing even with retrieval, then by the share missing without it. ` +
-        '"w/ query": missing after retrieving with the case\'s `query`. "e.g." is the first item missing from the compressed text.',
+        '"w/ query": missing after retrieving with the case\'s `query` (→ rows/lines it returned, when a marker reached the original). "e.g." is the first item missing from the compressed text.',
       '',
     );
     out.push('| case | question | tool call | missing w/o retrieval | w/ retrieval | w/ query | query | markers (foreign) | e.g. |');
@@ -42,7 +42,7 @@ export function caseLists(scores: CaseScore[], kinds: Kind[]): string[] {
     for (const s of worst) {
       const c = s.case;
       out.push(
-        `| ${c.id} | ${cell(c.question, 70)} | ${call(s)} | ${s.missing.length}/${c.answerItems.length} | ${s.missingWithRetrieval.length} | ${s.missingWithQuery === null ? 'n/a' : s.missingWithQuery.length} | \`${cell(c.query, 30)}\` | ${s.markers} (${s.foreignMarkers}) | \`${cell(s.missing[0] ?? '', 70)}\` |`,
+        `| ${c.id} | ${cell(c.question, 70)} | ${call(s)} | ${s.missing.length}/${c.answerItems.length} | ${s.missingWithRetrieval.length} | ${s.missingWithQuery.length} | \`${cell(c.query, 30)}\`${s.queryMatched === null ? '' : ` → ${s.queryMatched}`} | ${s.markers} (${s.foreignMarkers}) | \`${cell(s.missing[0] ?? '', 70)}\` |`,
       );
     }
     out.push('');

@@ -14,8 +14,6 @@ export interface RunInfo {
   seed: number;
   perKind: number;
   elapsedMs: number;
-  /** Why the `query` column is n/a, when it is. */
-  queryNote: string | null;
 }
 
 interface Totals {
@@ -24,7 +22,7 @@ interface Totals {
   present: number;
   casesComplete: number;
   withRetrieval: number;
-  withQuery: number | null;
+  withQuery: number;
   tokensBefore: number;
   tokensAfter: number;
   withMarker: number;
@@ -53,7 +51,7 @@ function totals(scores: CaseScore[]): Totals {
     t.present += items - s.missing.length;
     if (s.missing.length === 0) t.casesComplete++;
     t.withRetrieval += items - s.missingWithRetrieval.length;
-    t.withQuery = s.missingWithQuery === null || t.withQuery === null ? null : t.withQuery + items - s.missingWithQuery.length;
+    t.withQuery += items - s.missingWithQuery.length;
     t.tokensBefore += s.tokensBefore;
     t.tokensAfter += s.tokensAfter;
     if (s.markers > s.foreignMarkers) t.withMarker++;
@@ -73,7 +71,7 @@ function row(label: string, t: Totals, savedGoal: number | undefined): string {
     mark(t.present / t.items, PRESENT_GOAL),
     `${t.casesComplete}/${t.cases}`,
     mark(t.withRetrieval / t.items, RETRIEVAL_GOAL),
-    t.withQuery === null ? 'n/a' : mark(t.withQuery / t.items, RETRIEVAL_GOAL),
+    mark(t.withQuery / t.items, RETRIEVAL_GOAL),
     `${t.withMarker}/${t.cases}`,
     `${t.tokensBefore.toLocaleString('en-US')} → ${t.tokensAfter.toLocaleString('en-US')}`,
     savedGoal === undefined ? pct(saved) : `${mark(saved, savedGoal)} (goal ≥ ${pct(savedGoal)})`,
@@ -96,7 +94,6 @@ export function renderReport(scores: CaseScore[], info: RunInfo): string {
       '"marker" counts the cases whose compressed text carries a marker naming their own output. Tokens: o200k (`tokenCounterFor(\'gpt-4o\')`), saved = 1 − Σafter/Σbefore.',
     '',
   );
-  if (info.queryNote) out.push(`**Note:** ${info.queryNote}.`, '');
   out.push(`Goals: present ≥ ${pct(PRESENT_GOAL)} of items; with retrieval ${pct(RETRIEVAL_GOAL)}; tokens saved ≥ 80% on JSON arrays and ≥ 70% on logs.`, '');
   out.push('| kind | cases | items | present w/o retrieval | cases fully answerable | with retrieval | with retrieval + query | marker | tokens before → after | tokens saved |');
   out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
@@ -127,7 +124,7 @@ export function renderReport(scores: CaseScore[], info: RunInfo): string {
     const [kind, variant] = key.split('\u0000');
     const t = totals(scores.filter((s) => s.case.kind === kind && s.case.variant === variant));
     out.push(
-      `| ${kind} | ${cell(variant)} | ${t.cases} | ${t.items} | ${pct(t.present / t.items)} | ${pct(t.withRetrieval / t.items)} | ${t.withQuery === null ? 'n/a' : pct(t.withQuery / t.items)} | ${pct(1 - t.tokensAfter / t.tokensBefore)} |`,
+      `| ${kind} | ${cell(variant)} | ${t.cases} | ${t.items} | ${pct(t.present / t.items)} | ${pct(t.withRetrieval / t.items)} | ${pct(t.withQuery / t.items)} | ${pct(1 - t.tokensAfter / t.tokensBefore)} |`,
     );
   }
   out.push('');

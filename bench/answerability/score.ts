@@ -5,7 +5,8 @@
 import type { CompressRequest } from '../../lib/contract';
 import { compress } from '../../lib/compressor/compress';
 import { TokenCounter } from '../../lib/compressor/tokens';
-import { FilterOriginal, OriginalStore } from './retrieval';
+import { filterOriginal } from '../../lib/retrieval-query';
+import { OriginalStore } from './retrieval';
 import { AnswerCase } from './types';
 
 export interface CaseScore {
@@ -16,12 +17,12 @@ export interface CaseScore {
   missing: string[];
   /** Items missing from the compressed text and from the retrieved original. */
   missingWithRetrieval: string[];
-  /** Items missing from the compressed text and from the original filtered by `query`; null when not measured. */
-  missingWithQuery: string[] | null;
+  /** Items missing from the compressed text and from the original filtered by `query`. */
+  missingWithQuery: string[];
   /** Retrieval hashes in the compressed text; how many of them name something other than this output. */
   markers: number;
   foreignMarkers: number;
-  /** Rows/lines `filterOriginal` returned for the query (when measured and reachable). */
+  /** Rows/lines `filterOriginal` returned for the query (null: no marker reached the original). */
   queryMatched: number | null;
   /** `compress()` threw: scored as the original passed through. */
   error: string | null;
@@ -76,23 +77,20 @@ export function compressedToolText(c: AnswerCase): { text: string; error: string
   }
 }
 
-export function scoreCase(c: AnswerCase, store: OriginalStore, counter: TokenCounter, filter: FilterOriginal | null): CaseScore {
+export function scoreCase(c: AnswerCase, store: OriginalStore, counter: TokenCounter): CaseScore {
   const { text: compressed, error } = compressedToolText(c);
   const inCompressed = new Haystack(compressed);
   const missing = c.answerItems.filter((item) => !inCompressed.has(item, c.itemKind));
   const { original, markers, foreign } = store.retrieve(compressed, c.output);
   const inOriginal = original === null ? null : new Haystack(original);
   const missingWithRetrieval = missing.filter((item) => inOriginal === null || !inOriginal.has(item, c.itemKind));
-  let missingWithQuery: string[] | null = null;
+  let missingWithQuery = missing;
   let queryMatched: number | null = null;
-  if (filter !== null) {
-    if (original === null) missingWithQuery = missing;
-    else {
-      const filtered = filter(original, c.query);
-      queryMatched = filtered.matched;
-      const inFiltered = new Haystack(filtered.content);
-      missingWithQuery = missing.filter((item) => !inFiltered.has(item, c.itemKind));
-    }
+  if (original !== null) {
+    const filtered = filterOriginal(original, c.query);
+    queryMatched = filtered.matched;
+    const inFiltered = new Haystack(filtered.content);
+    missingWithQuery = missing.filter((item) => !inFiltered.has(item, c.itemKind));
   }
   return {
     case: c,
