@@ -341,6 +341,8 @@ describe.each(stores)('on %s', (store) => {
       expect(await stack.gateway.spend.totals({ since: startOfDay(), key_alias: 'totals' })).toEqual({
         requests: 21,
         compressed: 20,
+        audited: 0,
+        tokens_would_save: 0,
         failed: 0,
         tokens_saved: 12_000,
         tokens_before: 20_000,
@@ -354,6 +356,26 @@ describe.each(stores)('on %s', (store) => {
       expect(page).toContain('<div class="value" data-total="tokens-saved">12,000</div>');
       expect(page).toContain('<div class="value" data-total="compress-p">10.0 ms <span class="muted">/</span> 19.0 ms</div>');
       expect(idsOf(page)).toContain('tot-old'); // listed, but not counted in today's totals
+    });
+
+    test('audited rows (audit mode) are counted apart: not compressed, no tokens saved, the tokens they would save', async () => {
+      const audited = { key_alias: 'audit-totals', headroom_status: 'audited', headroom_reason: null, tokens_before: 1000, tokens_after: 250, tokens_saved: null, compress_ms: 3 };
+      await stack.gateway.spend.insert(entry('aud-1', base + 1, audited));
+      await stack.gateway.spend.insert(entry('aud-2', base + 2, { ...audited, tokens_before: 500, tokens_after: 400 }));
+      await stack.gateway.spend.insert(
+        entry('aud-3', base + 3, { key_alias: 'audit-totals', headroom_status: 'compressed', tokens_before: 1000, tokens_after: 400, tokens_saved: 600 }),
+      );
+      expect(await stack.gateway.spend.totals({ since: startOfDay(), key_alias: 'audit-totals' })).toMatchObject({
+        requests: 3,
+        compressed: 1,
+        audited: 2,
+        tokens_saved: 600,
+        tokens_would_save: 850,
+      });
+      const page = (await get('?key_alias=audit-totals&status=audited')).text;
+      expect(idsOf(page).sort()).toEqual(['aud-1', 'aud-2']);
+      expect(page).toContain('<span data-total="would-save">850</span> more in audit mode');
+      expect(page).toContain('would save 750');
     });
   });
 });

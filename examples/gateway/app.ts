@@ -7,14 +7,15 @@
  * This file only composes: it builds the pieces and mounts them. Each piece lives with its concern
  * (see the README's "Layout"): types.ts (config, Gateway), request-state.ts (per-request state,
  * `begin`), auth.ts (keys, model allow-list), proxy.ts (`route`, the provider proxies, `forward`),
- * record.ts (spend-log row), admin.ts (/key/*, /spend/logs, /health, /metrics), errors.ts.
+ * record.ts (spend-log row), admin.ts (/key/*, /spend/logs, /health, /metrics), retrieval.ts
+ * (/mcp and /v1/retrieve: the originals behind `hash=` markers, per key), errors.ts.
  *
  * `createGateway(config)` builds it from a plain object (no globals, nothing read from the
  * environment); `server.ts` reads the environment and listens.
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { RedisMemoStore, headroomCompression, type HeadroomMiddleware, type Logger } from 'express-headroom';
+import { RedisMemoStore, headroomCompression, type HeadroomMiddleware, type Logger, type RetrievalStore } from 'express-headroom';
 import type Redis from 'ioredis';
 import { mountAdmin } from './admin';
 import { authenticate, checkModel, masterKeyCheck, requireMaster } from './auth';
@@ -25,6 +26,7 @@ import { createMetrics } from './metrics';
 import { createUpstreams, route } from './proxy';
 import { recorder } from './record';
 import { begin, stateOf } from './request-state';
+import { createRetrieval, modeFor, requestOwner, retrievalStoreFor } from './retrieval';
 import { SPEND_MIGRATION, SpendLog } from './spend';
 import { SpendBuffer } from './spend-buffer';
 import type { Gateway, GatewayConfig } from './types';
@@ -51,7 +53,8 @@ export function createGateway(config: GatewayConfig): Gateway {
   const compression = config.headroomApiBase ? 'service' : 'embedded';
   // First: it validates its options and throws before anything is opened.
   const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : undefined;
-  const headroom = compressionFor(config, logger, redis);
+  const store = retrievalStoreFor(config, redis);
+  const headroom = compressionFor(config, logger, redis, store);
   const db = openDb({ url: config.databaseUrl, path: config.databasePath });
   // The schema, versioned, before the first request touches it (requests wait below).
   const ready = migrate(db, [KEYS_MIGRATION, SPEND_MIGRATION]).then(() => undefined);
@@ -67,6 +70,8 @@ export function createGateway(config: GatewayConfig): Gateway {
   });
   const upstreams = createUpstreams(config, logger);
   const isMaster = masterKeyCheck(config.masterKey);
+  // The same store as the middleware's: what a request compressed is what its key retrieves.
+  const retrieval = createRetrieval(config, store, keys, isMaster, logger);
   let closed = false;
 
   // One /v1 request, top to bottom; any step may answer (status in brackets) instead of passing on.
@@ -100,6 +105,8 @@ export function createGateway(config: GatewayConfig): Gateway {
   });
   // The admin UI (Logs, one request's lifecycle and headroom evaluation); master key, see ui/index.ts.
   app.use('/ui', createUi({ spend, masterKey: config.masterKey, compression }));
+  // Before /v1: /v1/retrieve is the gateway's own route, never a provider's.
+  app.use(...retrieval.handlers);
   app.use(under('/v1', v1));
   app.use(adminNotFound);
   app.use(adminErrors(logger));
@@ -114,11 +121,13 @@ export function createGateway(config: GatewayConfig): Gateway {
     spendBuffer,
     metrics,
     headroom,
+    retrieval: retrieval.router,
     compression,
     async close(opts = {}) {
       if (closed) return;
       closed = true;
       await headroom.close();
+      await retrieval.router.close();
       upstreams.close();
       // Rows of requests already finished are written before the store closes.
       const left = await ready.then(
@@ -132,11 +141,17 @@ export function createGateway(config: GatewayConfig): Gateway {
   };
 }
 
-/** The middleware as the gateway runs it: a key's guardrails decide whom it compresses for. */
-function compressionFor(config: GatewayConfig, logger: Logger, redis: Redis | undefined): HeadroomMiddleware {
+/**
+ * The middleware as the gateway runs it: a key's guardrails decide whom it compresses for, its
+ * `metadata.headroom_mode` whether it compresses or only audits, and the key owns what it keeps.
+ */
+function compressionFor(config: GatewayConfig, logger: Logger, redis: Redis | undefined, store: RetrievalStore): HeadroomMiddleware {
   const guardrailName = config.headroom?.guardrailName ?? DEFAULT_GUARDRAIL;
   return headroomCompression({
     ...(config.headroom ?? {}),
+    mode: modeFor(config.headroom?.mode ?? 'compress'),
+    retrievalStore: store,
+    retrievalOwner: requestOwner,
     ...(config.headroomApiBase ? { apiBase: config.headroomApiBase, ...(config.headroomApiKey ? { apiKey: config.headroomApiKey } : {}) } : { compressor: config.compressor }),
     // Shared memo: every instance forwards the same compressed bytes for the same tool output (the provider's prompt cache holds across instances).
     ...(redis ? { memoStore: new RedisMemoStore(redis) } : {}),
@@ -160,7 +175,7 @@ function openRedis(url: string, logger: Logger): Redis {
   client.on('error', (err: Error) => {
     if (down) return;
     down = true;
-    logger.warn({ err: err.message }, 'redis unreachable: compressing without the shared memo until it returns');
+    logger.warn({ err: err.message }, 'redis unreachable: no shared memo, and outputs that would carry a retrieval marker go uncompressed, until it returns');
   });
   client.on('ready', () => (down = false));
   return client;

@@ -3,6 +3,7 @@
  * (master key only), kept in the gateway's store (SQLite or Postgres, db.ts). Only a SHA-256 of each key is stored; the key itself is shown once, at generation.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { HeadroomMode } from 'express-headroom';
 import type { Db, Migration, Queryable } from './db';
 import { z } from 'zod';
 import { MAX_ALIAS_CHARS, MAX_MODEL_CHARS } from './limits';
@@ -32,13 +33,29 @@ export class KeyError extends Error {
 
 const KEY_FIELDS = ['key_alias', 'guardrails', 'models', 'metadata'] as const;
 
+/** `metadata.headroom_mode`: what the middleware does for this key's requests (app.ts's `mode`). */
+export const MODE_FIELD = 'headroom_mode';
+const HEADROOM_MODES: readonly HeadroomMode[] = ['compress', 'audit'];
+
+/** The key's own mode, when it sets a valid one (validated on generate and update). */
+export function keyMode(key: Pick<VirtualKey, 'metadata'>): HeadroomMode | undefined {
+  const mode = key.metadata?.[MODE_FIELD];
+  return HEADROOM_MODES.includes(mode as HeadroomMode) ? (mode as HeadroomMode) : undefined;
+}
+
 const fields = {
   // The alias is stored in every spend-log row of the key and shown on /ui: bounded.
   key_alias: z.string().min(1).max(MAX_ALIAS_CHARS).nullable().optional(),
   guardrails: z.array(z.string().min(1).max(256)).max(32).optional(),
   // A pattern longer than the longest model name checked could never match one.
   models: z.array(z.string().min(1).max(MAX_MODEL_CHARS)).max(256).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .refine((m) => !(MODE_FIELD in m) || HEADROOM_MODES.includes(m[MODE_FIELD] as HeadroomMode), {
+      message: `${MODE_FIELD} must be "compress" or "audit" (audit: compute and record the saving, forward the original bytes)`,
+      path: [MODE_FIELD],
+    })
+    .optional(),
 };
 
 const generateSchema = z.strictObject({

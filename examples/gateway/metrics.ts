@@ -26,13 +26,19 @@ export function createMetrics(): GatewayMetrics {
   });
   const headroomRequests = new Counter({
     name: 'headroom_requests_total',
-    help: 'Requests the headroom middleware decided on, by status: compressed, skipped, bypassed, not_enabled, failed.',
+    help: 'Requests the headroom middleware decided on, by status: compressed, audited (audit mode: would have compressed), skipped, bypassed, not_enabled, failed.',
     labelNames: ['status'] as const,
     registers: [registry],
   });
   const tokensSaved = new Counter({
     name: 'headroom_tokens_saved_total',
     help: 'Tokens saved by compression, as reported by the compressor (new tool output; history is replayed from the memo).',
+    labelNames: ['provider', 'key_alias'] as const,
+    registers: [registry],
+  });
+  const tokensAudited = new Counter({
+    name: 'headroom_tokens_audited_total',
+    help: 'Tokens audit mode would have saved (tokens before − after of audited requests; the original bytes were forwarded).',
     labelNames: ['provider', 'key_alias'] as const,
     registers: [registry],
   });
@@ -85,6 +91,8 @@ export function createMetrics(): GatewayMetrics {
       if (e.headroom_status) headroomRequests.inc({ status: e.headroom_status });
       const labels = { provider, key_alias: e.key_alias ?? '' };
       if (e.tokens_saved !== null && e.tokens_saved > 0) tokensSaved.inc(labels, e.tokens_saved);
+      if (e.headroom_status === 'audited' && e.tokens_before !== null && e.tokens_after !== null && e.tokens_before > e.tokens_after)
+        tokensAudited.inc(labels, e.tokens_before - e.tokens_after);
       if (e.tokens_before !== null) tokensBefore.inc(labels, e.tokens_before);
       if (e.tokens_after !== null) tokensAfter.inc(labels, e.tokens_after);
       if (e.headroom_started_at !== null && e.compress_ms !== null) compressSeconds.observe({ status: e.headroom_status ?? 'none' }, e.compress_ms / 1000);

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const server = gateway.app.listen(port, host, () => {
     logger.info(
       {},
-      `listening on http://${host}:${port} (anthropic → ${config.anthropicUpstream}, openai → ${config.openaiUpstream}, store ${gateway.store}, memo ${config.redisUrl ? 'redis (shared)' : 'in-process'}, HEADROOM_DEFAULT_ON=${config.defaultOn})`,
+      `listening on http://${host}:${port} (anthropic → ${config.anthropicUpstream}, openai → ${config.openaiUpstream}, store ${gateway.store}, memo ${config.redisUrl ? 'redis (shared)' : 'in-process'}, retrieval at /mcp and /v1/retrieve ${config.redisUrl ? 'from redis (shared)' : 'in-process'}, HEADROOM_DEFAULT_ON=${config.defaultOn})`,
     );
   });
   // Long model streams: keep connections for the whole answer; idle keep-alive longer than typical load balancers.

@@ -91,9 +91,14 @@ export interface SpendQuery {
   request_id?: string;
 }
 
+/**
+ * A row's `headroom_status`: the middleware's status, except `'audited'` for a request its key's
+ * audit mode compressed only on paper (the original bytes went upstream).
+ */
+export type SpendHeadroomStatus = HeadroomStatus | 'audited';
 /** `'none'`: rows the middleware never decided on (rejected before it: 401, 403, 404, 400). */
-export type HeadroomStatusFilter = HeadroomStatus | 'none';
-export const HEADROOM_STATUS_FILTERS: readonly HeadroomStatusFilter[] = ['compressed', 'skipped', 'bypassed', 'not_enabled', 'failed', 'none'];
+export type HeadroomStatusFilter = SpendHeadroomStatus | 'none';
+export const HEADROOM_STATUS_FILTERS: readonly HeadroomStatusFilter[] = ['compressed', 'audited', 'skipped', 'bypassed', 'not_enabled', 'failed', 'none'];
 
 /** One page of the log for the admin UI, newest first. */
 export interface SpendPageQuery {
@@ -108,6 +113,9 @@ export interface SpendTotals {
   requests: number;
   /** Rows with headroom_status `compressed`. */
   compressed: number;
+  /** Rows with headroom_status `audited`, and the tokens they would have saved (tokens_before − tokens_after). */
+  audited: number;
+  tokens_would_save: number;
   /** Rows with headroom_status `failed` (forwarded uncompressed under fail_open, 502 under fail_closed). */
   failed: number;
   tokens_saved: number;
@@ -243,9 +251,19 @@ export class SpendLog {
   async totals(q: { since: number; key_alias?: string }): Promise<SpendTotals> {
     const alias = q.key_alias !== undefined ? ' AND key_alias = $2' : '';
     const params: Param[] = [q.since, ...(q.key_alias !== undefined ? [q.key_alias] : [])];
-    const [agg] = await this.db.query<{ requests: number; compressed: number | null; failed: number | null; tokens_saved: number | null; tokens_before: number | null }>(
+    const [agg] = await this.db.query<{
+      requests: number;
+      compressed: number | null;
+      audited: number | null;
+      tokens_would_save: number | null;
+      failed: number | null;
+      tokens_saved: number | null;
+      tokens_before: number | null;
+    }>(
       `SELECT COUNT(*) AS requests,
               SUM(CASE WHEN headroom_status = 'compressed' THEN 1 ELSE 0 END) AS compressed,
+              SUM(CASE WHEN headroom_status = 'audited' THEN 1 ELSE 0 END) AS audited,
+              SUM(CASE WHEN headroom_status = 'audited' THEN tokens_before - tokens_after ELSE 0 END) AS tokens_would_save,
               SUM(CASE WHEN headroom_status = 'failed' THEN 1 ELSE 0 END) AS failed,
               SUM(tokens_saved) AS tokens_saved,
               SUM(tokens_before) AS tokens_before
@@ -264,6 +282,8 @@ export class SpendLog {
     return {
       requests: Number(agg.requests),
       compressed: Number(agg.compressed ?? 0),
+      audited: Number(agg.audited ?? 0),
+      tokens_would_save: Number(agg.tokens_would_save ?? 0),
       failed: Number(agg.failed ?? 0),
       tokens_saved: Number(agg.tokens_saved ?? 0),
       tokens_before: Number(agg.tokens_before ?? 0),
@@ -274,14 +294,22 @@ export class SpendLog {
   }
 }
 
-/** The headroom part of a spend entry, from `res.locals.headroom` (absent when the middleware did not decide). */
+/**
+ * The headroom part of a spend entry, from `res.locals.headroom` (absent when the middleware did not
+ * decide). An audited request (`headroom.mode: 'audit'`) that would have been compressed is
+ * `headroom_status: 'audited'` with `tokens_saved` null, since nothing was saved: sums of
+ * tokens_saved (the totals, the metrics, anyone's dashboard) count real savings only. Its
+ * tokens_before and tokens_after are what the compressor measured, so the would-be saving is their
+ * difference (also `headroom.tokensSaved`).
+ */
 export function headroomColumns(h: HeadroomResult | undefined) {
+  const audited = h?.mode === 'audit' && h.status === 'compressed';
   return {
-    headroom_status: h?.status ?? null,
+    headroom_status: audited ? 'audited' : (h?.status ?? null),
     headroom_reason: h?.reason ?? null,
     tokens_before: h?.tokensBefore ?? null,
     tokens_after: h?.tokensAfter ?? null,
-    tokens_saved: h?.tokensSaved ?? null,
+    tokens_saved: audited ? null : (h?.tokensSaved ?? null),
     compression_ratio: h?.compressionRatio ?? null,
     compress_ms: h ? h.durationMs : null,
     headroom_started_at: h?.startedAt ?? null,

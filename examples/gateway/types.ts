@@ -3,15 +3,22 @@
  * and the other modules can name them without importing the composition; app.ts re-exports them.
  */
 import type express from 'express';
-import type { CompressFunction, HeadroomMiddleware, HeadroomOptions, Logger } from 'express-headroom';
+import type { CompressFunction, HeadroomMiddleware, HeadroomMode, HeadroomOptions, HeadroomRetrieval, Logger } from 'express-headroom';
 import type { Db } from './db';
 import type { KeyStore } from './keys';
 import type { GatewayMetrics } from './metrics';
 import type { SpendLog } from './spend';
 import type { SpendBuffer } from './spend-buffer';
 
-/** Headroom options the gateway passes through (the rest it sets itself). */
-export type GatewayHeadroomOptions = Omit<HeadroomOptions, 'apiBase' | 'apiKey' | 'compressor' | 'defaultOn' | 'enabledFor' | 'logger'>;
+/**
+ * Headroom options the gateway passes through (the rest it sets itself). `mode` is the default of
+ * keys that set no `metadata.headroom_mode` (and of the master key); `retrievalStore` replaces the
+ * store the gateway would pick (Redis with `redisUrl`, else in-process), for the middleware and
+ * the retrieval routes alike.
+ */
+export type GatewayHeadroomOptions = Omit<HeadroomOptions, 'apiBase' | 'apiKey' | 'compressor' | 'defaultOn' | 'enabledFor' | 'logger' | 'mode' | 'retrievalOwner'> & {
+  mode?: HeadroomMode;
+};
 
 export interface GatewayConfig {
   /** Guards /key/* and /spend/logs (`Authorization: Bearer <masterKey>`); also accepted as an unrestricted key on /v1, as in LiteLLM. */
@@ -20,7 +27,11 @@ export interface GatewayConfig {
   databasePath: string;
   /** `postgres://…`: keys and spend logs in Postgres (several gateway instances share it). Wins over `databasePath`. */
   databaseUrl?: string;
-  /** `redis://…`: the middleware's memo in Redis (RedisMemoStore), so every instance forwards the same bytes for a tool output. */
+  /**
+   * `redis://…`: the middleware's memo (RedisMemoStore), so every instance forwards the same bytes for
+   * a tool output, and the originals behind retrieval markers (RedisRetrievalStore), so every instance
+   * serves what any one compressed.
+   */
   redisUrl?: string;
   /** The spend log's write buffer (spend-buffer.ts): flush interval (default 50 ms), batch (200 rows), bound (10,000 rows). */
   spendBuffer?: { flushMs?: number; batchRows?: number; maxRows?: number };
@@ -61,6 +72,8 @@ export interface Gateway {
   spendBuffer: SpendBuffer;
   metrics: GatewayMetrics;
   headroom: HeadroomMiddleware;
+  /** `/mcp` and `/v1/retrieve`: the originals behind `hash=` markers, over the middleware's store. */
+  retrieval: HeadroomRetrieval;
   /** Where compression happens: in-process or at `headroomApiBase`. */
   compression: 'embedded' | 'service';
   /** Flushes the spend log (up to `flushTimeoutMs`, default 5 s), then closes the store, Redis and the middleware. */

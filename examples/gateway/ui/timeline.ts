@@ -51,6 +51,8 @@ export function headroomNote(row: SpendEntry): string {
   switch (row.headroom_status) {
     case 'compressed':
       return `compressed: ${fmtInt(row.tokens_before)} → ${fmtInt(row.tokens_after)} tokens`;
+    case 'audited':
+      return `audited: would compress ${fmtInt(row.tokens_before)} → ${fmtInt(row.tokens_after)} tokens; the original bytes were forwarded`;
     case 'failed':
       return `failed (${row.headroom_error_code ?? 'error'}): ${row.upstream_started_at !== null ? 'forwarded uncompressed (fail open)' : `answered ${row.status} (fail closed)`}`;
     case 'skipped':

@@ -41,7 +41,7 @@ tbody tr:hover{background:#f6f8fa}
 td.path{max-width:260px;overflow:hidden;text-overflow:ellipsis}
 .badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:500;line-height:20px;background:#eaeef2;color:#424a53}
 .b-compressed{background:#dafbe1;color:#116329}.b-failed{background:#ffebe9;color:#a40e26}
-.b-bypassed{background:#fbefff;color:#6e40c9}.b-none{background:transparent;color:var(--muted);padding:0}
+.b-bypassed{background:#fbefff;color:#6e40c9}.b-audited{background:#fff8c5;color:#7d4e00}.b-none{background:transparent;color:var(--muted);padding:0}
 .http-2{color:var(--ok)}.http-4{color:var(--warn)}.http-5{color:var(--bad)}
 .empty{padding:28px;text-align:center;color:var(--muted)}
 .pager{display:flex;gap:4px;align-items:center;margin-top:14px;flex-wrap:wrap}
@@ -77,6 +77,7 @@ pre{background:var(--soft);border:1px solid var(--line);padding:10px 12px;border
 
 const STATUS_LABELS: Record<HeadroomStatusFilter, string> = {
   compressed: 'compressed',
+  audited: 'audited',
   skipped: 'skipped',
   bypassed: 'bypassed',
   not_enabled: 'not enabled',
@@ -182,8 +183,8 @@ function totalsStrip(v: LogsView): SafeHtml {
   const t = v.totals;
   return html`<section class="totals" aria-label="Today's totals" data-testid="totals">
   <div><div class="label">Requests today</div><div class="value" data-total="requests">${fmtInt(t.requests)}</div><div class="sub">${fmtInt(t.failed)} with a compression failure</div></div>
-  <div><div class="label">Compressed</div><div class="value" data-total="share">${t.requests ? fmtPct(t.compressed / t.requests) : DASH}</div><div class="sub">${fmtInt(t.compressed)} of ${fmtInt(t.requests)} requests</div></div>
-  <div><div class="label">Tokens saved today</div><div class="value" data-total="tokens-saved">${fmtInt(t.tokens_saved)}</div><div class="sub">of ${fmtInt(t.tokens_before)} sent to the compressor</div></div>
+  <div><div class="label">Compressed</div><div class="value" data-total="share">${t.requests ? fmtPct(t.compressed / t.requests) : DASH}</div><div class="sub">${fmtInt(t.compressed)} of ${fmtInt(t.requests)} requests${t.audited > 0 && html`; ${fmtInt(t.audited)} audited`}</div></div>
+  <div><div class="label">Tokens saved today</div><div class="value" data-total="tokens-saved">${fmtInt(t.tokens_saved)}</div><div class="sub">of ${fmtInt(t.tokens_before)} sent to the compressor${t.audited > 0 && html`; <span data-total="would-save">${fmtInt(t.tokens_would_save)}</span> more in audit mode`}</div></div>
   <div><div class="label">Compress step p50 / p95</div><div class="value" data-total="compress-p">${fmtMs(t.compress_p50_ms)} <span class="muted">/</span> ${fmtMs(t.compress_p95_ms)}</div><div class="sub">over ${fmtInt(t.compress_calls)} compressor calls</div></div>
 </section>
 <p class="caption">Today: since ${fmtTime(v.since)} (${utcOffset(v.since)})${v.filters.key_alias !== undefined && html`, key alias <b>${v.filters.key_alias}</b>`}.</p>`;
@@ -229,6 +230,18 @@ function pager(v: LogsView): SafeHtml {
 </nav>`;
 }
 
+/** What a request would have saved, for an audited one (its tokens_saved is null: nothing was). */
+function wouldSave(row: SpendEntry): number | undefined {
+  return row.headroom_status === 'audited' && row.tokens_before !== null && row.tokens_after !== null ? row.tokens_before - row.tokens_after : undefined;
+}
+
+function savedCell(row: SpendEntry): SafeHtml {
+  const would = wouldSave(row);
+  return would === undefined
+    ? html`${fmtInt(row.tokens_saved)}`
+    : html`<span class="muted" title="audit mode: the original bytes were forwarded">would save ${fmtInt(would)}</span>`;
+}
+
 function logRow(row: SpendEntry, v: LogsView): SafeHtml {
   return html`<tr data-request-id="${row.request_id}">
   <td class="mono"><a href="${v.detailHref(row.request_id)}">${fmtTime(row.received_at)}</a></td>
@@ -238,7 +251,7 @@ function logRow(row: SpendEntry, v: LogsView): SafeHtml {
   <td>${httpStatus(row.status)}</td>
   <td class="num">${fmtMs(row.latency_ms)}</td>
   <td>${headroomCell(row)}</td>
-  <td class="num" data-col="tokens-saved">${fmtInt(row.tokens_saved)}</td>
+  <td class="num" data-col="tokens-saved">${savedCell(row)}</td>
 </tr>`;
 }
 
@@ -320,11 +333,12 @@ function evaluation(row: SpendEntry): SafeHtml {
   <h2>Evaluation: ${h.guardrail} <span class="muted small">pre-call guardrail</span></h2>
   ${h.error && html`<div class="alert" role="alert" data-field="error"><b class="mono">${h.error.code}</b>: ${h.error.message}<br><span class="small">${row.upstream_started_at !== null ? 'Forwarded uncompressed (fail open).' : `Answered ${row.status} (fail closed).`}</span></div>`}
   <dl class="kv">
-    <dt>Status</dt><dd data-field="status">${statusBadge(h.status)}</dd>
+    <dt>Status</dt><dd data-field="status">${statusBadge(row.headroom_status)}</dd>
+    <dt>Mode</dt><dd data-field="mode">${h.mode === 'audit' ? html`<b>audit</b> <span class="muted">computed and recorded; the original bytes were forwarded</span>` : (h.mode ?? 'compress')}</dd>
     <dt>Reason</dt><dd data-field="reason">${h.reason ?? html`<span class="muted">${DASH}</span>`}</dd>
     <dt>Tokens before</dt><dd class="mono" data-field="tokens-before">${fmtInt(h.tokensBefore)}</dd>
     <dt>Tokens after</dt><dd class="mono" data-field="tokens-after">${fmtInt(h.tokensAfter)}</dd>
-    <dt>Tokens saved</dt><dd class="mono" data-field="tokens-saved">${fmtInt(h.tokensSaved)}${saved !== undefined && html` <span class="muted">(${fmtPct(saved)})</span>`}</dd>
+    <dt>${h.mode === 'audit' ? 'Tokens it would save' : 'Tokens saved'}</dt><dd class="mono" data-field="tokens-saved">${fmtInt(h.tokensSaved)}${saved !== undefined && html` <span class="muted">(${fmtPct(saved)})</span>`}</dd>
     <dt>Compression ratio</dt><dd class="mono" data-field="ratio">${h.compressionRatio === undefined ? DASH : h.compressionRatio.toFixed(3)}${h.compressionRatio !== undefined && html` <span class="muted">(after ÷ before)</span>`}</dd>
     <dt>Estimated new tokens</dt><dd class="mono" data-field="estimated">${fmtInt(h.estimatedTokens)}</dd>
     <dt>Transforms</dt><dd data-field="transforms">${chips(h.transformsApplied)}</dd>
