@@ -141,7 +141,7 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
         request.messages.map((m) => m.role),
         taken,
       );
-      if (!step.audit) await keepOriginals(sent, answers, step.owner);
+      const refused = step.audit ? 0 : await keepOriginals(sent, answers, step.owner);
       let changed = false;
       answers.forEach((a, j) => {
         if (a.rejected) result.partsRejected++;
@@ -157,7 +157,7 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
         reply,
         answers.filter((a, j) => a.text !== sent[j].text).map((a) => a.text),
       );
-      if (!changed) result.reason = 'service_returned_unchanged';
+      if (!changed) result.reason = refused > 0 ? 'retrieval_store_unavailable' : 'service_returned_unchanged';
       return { changed };
     } catch (err) {
       const e = err instanceof HeadroomServiceError ? err : new HeadroomServiceError('HEADROOM_INTERNAL', `unexpected: ${(err as Error)?.message ?? err}`);
@@ -174,13 +174,16 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
   }
 
   /** Keeps the originals behind the answers' markers; an answer whose original could not be kept is refused. */
-  async function keepOriginals(sent: TextSlot[], answers: Acceptance[], owner: string): Promise<void> {
+  async function keepOriginals(sent: TextSlot[], answers: Acceptance[], owner: string): Promise<number> {
+    let refused = 0;
     await Promise.all(
       answers.map(async (a, j) => {
         if (a.text === sent[j].text || (await keeper.keep(sent[j], a.text, owner))) return;
         answers[j] = { text: sent[j].text, rejected: true }; // counted in partsRejected with the others
+        refused++;
       }),
     );
+    return refused;
   }
 
   /** New slots filled from the memo: their markers' originals are kept for this owner too (the memo is shared by all callers). */

@@ -245,7 +245,7 @@ describe('originals behind markers', () => {
     };
     await request(stack.url).post('/v1/chat/completions').send(body).expect(200);
     expect(stack.upstream.requests[0].json.messages[1].content).toBe(output);
-    expect(stack.results[0]).toMatchObject({ partsRejected: 1 });
+    expect(stack.results[0]).toMatchObject({ status: 'skipped', reason: 'retrieval_store_unavailable', partsRejected: 1 });
   });
 
   test('a hash the tool output already printed is not a marker of this compression: nothing is kept under it', async () => {

@@ -67,7 +67,9 @@ faultDescribe('Postgres and Redis going away under a running gateway', () => {
     expect((await post(`${stack.url}/v1/messages`, anthropicToolBody(), { 'x-api-key': key, 'anthropic-version': '2023-06-01' })).status).toBe(200);
   });
 
-  test('Redis stopped: requests still succeed and are compressed (without the shared memo)', async () => {
+  // Without Redis there is neither a shared memo nor a place to keep originals: an output whose
+  // compressed text would carry a retrieval marker goes on uncompressed (reversible.test.ts shows it).
+  test('Redis stopped: requests still succeed, with the guardrail applied (without the shared memo or retrieval store)', async () => {
     const { key } = await stack.generateKey({ key_alias: 'faults-redis', guardrails: ['headroom-compression'] });
     await redis.stop();
     const res = await post(`${stack.url}/v1/messages`, anthropicToolBody({ metadata: { user_id: 'redis-down' } }), { 'x-api-key': key, 'anthropic-version': '2023-06-01' });
