@@ -150,6 +150,7 @@ async function main(): Promise<number> {
       'system blocks (with cache_control) and thinking signatures arrived unchanged',
     );
     check(logs.length === session.turns.length && logs.every((l) => l.key_alias === 'claude-code-demo'), `GET /spend/logs holds ${logs.length} rows for key claude-code-demo`);
+    await demoRetrieval(url, masterKey, key.key, got, check);
     console.log('');
     console.log(
       `Total tokens saved: ${fmt(saved)} of ${fmt(before)} tokens of tool output compressed (${before ? Math.round((saved / before) * 100) : 0}%), ` +
@@ -167,6 +168,31 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * Nothing compression dropped is out of reach: the first marker the model read is retrieved with the
+ * key that sent it (whole, then only the rows matching a query); another key gets the unknown-hash 404.
+ */
+async function demoRetrieval(url: string, masterKey: string, virtualKey: string, got: Array<{ raw: Buffer }>, check: (ok: boolean, text: string) => void): Promise<void> {
+  const hash = got.map((r) => /hash=([0-9a-f]{24})/.exec(r.raw.toString())?.[1]).find((h) => h !== undefined);
+  if (!hash) return check(false, 'a retrieval marker reached the upstream');
+  const asKey = (k: string, init: RequestInit = {}) => ({ ...init, headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' } });
+  const whole = (await (await fetch(`${url}/v1/retrieve/${hash}`, asKey(virtualKey))).json()) as { original_content?: string; original_tokens?: number };
+  check(typeof whole.original_content === 'string', `GET /v1/retrieve/${hash} with the key gave back the original (${fmt(whole.original_tokens)} tokens, estimated)`);
+  const queried = (await (await fetch(`${url}/v1/retrieve`, asKey(virtualKey, { method: 'POST', body: JSON.stringify({ hash, query: 'error' }) }))).json()) as {
+    matched_count?: number;
+    total_count?: number;
+  };
+  check(typeof queried.matched_count === 'number', `POST /v1/retrieve {hash, query: "error"} returned ${queried.matched_count} of ${queried.total_count} items`);
+  const other = await fetch(`${url}/key/generate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+    body: '{"key_alias":"another-team"}',
+  });
+  const otherKey = ((await other.json()) as { key: string }).key;
+  const refused = await fetch(`${url}/v1/retrieve/${hash}`, asKey(otherKey));
+  check(refused.status === 404, `another key asking for the same hash got ${refused.status}, as for an unknown hash`);
 }
 
 main().then(
