@@ -6,8 +6,11 @@ import { compressJson } from '../../lib/compressor/json';
 import { compressListing } from '../../lib/compressor/listing';
 import { compressLog } from '../../lib/compressor/log';
 import { checkJsonRetention, checkListingRetention, checkLogRetention, checkRetention } from '../../lib/compressor/retention';
+import { TermMatcher } from '../../lib/compressor/term-match';
+import { extractTerms } from '../../lib/compressor/terms';
 import { cleanText } from '../../lib/compressor/text';
 import { generated, sharedToolOutputs } from './fixtures';
+import { proxyLog, tickets } from './requests';
 
 const shared = sharedToolOutputs();
 
@@ -145,5 +148,45 @@ describe('text retention', () => {
     const source = generated('source.ts.txt');
     expect(checkRetention(source, source.replace(/[ \t]+$/gm, '')).passed).toBe(true);
     expect(checkRetention(source, source.replace('sha256', 'md5')).passed).toBe(false);
+  });
+});
+
+describe('retention of rows and lines carrying a term of the request', () => {
+  const failed = (report: { checks: { name: string; passed: boolean }[] }) => report.checks.filter((c) => !c.passed).map((c) => c.name);
+
+  it('JSON: fails when a row carrying a term is dropped', () => {
+    const p1 = new Set([20, 40, 60, 80, 100, 120, 140, 160, 170, 180, 185, 190]);
+    const source = JSON.stringify(tickets(p1, 11));
+    const context = { question: 'List the p1 tickets.' };
+    const good = compressJson(source, { matcher: new TermMatcher(extractTerms(context)) })!.text;
+    expect(failed(checkJsonRetention(source, good, context))).toEqual([]);
+    const value = JSON.parse(good);
+    value._data = value._data.filter((row: unknown[]) => row[0] !== 100);
+    expect(failed(checkJsonRetention(source, JSON.stringify(value), context))).toEqual(['$: 12 rows carrying a term of the request shown whole']);
+    // Without the context the same damage is not a loss: row 100 is not an anomaly.
+    expect(failed(checkJsonRetention(source, JSON.stringify(value)))).toEqual([]);
+  });
+
+  it('logs: fails when a line carrying a term is folded away', () => {
+    const source = proxyLog(new Set([10, 500, 900]), 12);
+    const context = { question: 'any ERR_CONN_RESET?' };
+    const good = compressLog(source, { matcher: new TermMatcher(extractTerms(context)) })!.text;
+    expect(failed(checkLogRetention(source, good, context))).toEqual([]);
+    // Folding everything, as without the question, passes the template counts but not the term check.
+    const bare = compressLog(source)!.text;
+    expect(failed(checkLogRetention(source, bare, context))).toEqual(['all 3 lines carrying a term of the request verbatim']);
+  });
+
+  it('listings: fails when a match carrying a term is not there as printed', () => {
+    const source = shared.grepListing;
+    const context = { question: 'which throws pass attempt: 1?' };
+    const good = compressListing(source, { matcher: new TermMatcher(extractTerms(context)) })!.text;
+    const printed = "src/payments/charge.ts:100:    throw new PaymentError('card_declined', { orderId, attempt: 1 })";
+    expect(good.split('\n')).toContain(printed);
+    expect(failed(checkListingRetention(source, good, context))).toEqual([]);
+    expect(failed(checkListingRetention(source, good))).toEqual([]);
+    // The grouped form keeps every match but not as printed: only the term check fails.
+    expect(failed(checkListingRetention(source, compressListing(source)!.text, context))).toEqual(['all 26 matches carrying a term of the request, as printed']);
+    expect(failed(checkListingRetention(source, good.replace(`${printed}\n`, ''), context))).toContain('all 26 matches carrying a term of the request, as printed');
   });
 });

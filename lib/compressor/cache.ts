@@ -26,7 +26,10 @@ export class TextKeyedCache<V> {
     this.chars += text.length;
     while (this.chars > this.maxChars && this.head < this.order.length) {
       const oldest = this.order[this.head++];
-      this.byNamespace.get(oldest.namespace)?.delete(oldest.text);
+      const oldestMap = this.byNamespace.get(oldest.namespace);
+      oldestMap?.delete(oldest.text);
+      // Namespaces carry a context's terms: one per tool output at most, so empty ones must go too.
+      if (oldestMap?.size === 0) this.byNamespace.delete(oldest.namespace);
       this.chars -= oldest.text.length;
     }
     // Drop the consumed front of the queue now and then rather than shifting on every eviction.

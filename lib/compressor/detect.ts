@@ -4,8 +4,9 @@
  * whitespace transform, so a wrong guess costs compression, never content.
  */
 import { templateLine } from './log-template';
+import { parseTable } from './table-parse';
 
-export type ContentKind = 'json' | 'listing' | 'log' | 'code' | 'text';
+export type ContentKind = 'json' | 'table' | 'listing' | 'log' | 'code' | 'text';
 
 /** Lines examined by the line-based tests; enough to judge, bounded so detection stays cheap. */
 const SAMPLE_LINES = 400;
@@ -62,6 +63,8 @@ export function detectKind(text: string): ContentKind {
   const trimmed = text.trim();
   if (looksLikeJson(trimmed)) return 'json';
   const lines = sampleLines(trimmed);
+  // Before listings and logs: a CSV export of log rows is a table (the strict parse rarely says yes).
+  if (parseTable(lines.join('\n')) !== null) return 'table';
   if (lines.length >= 3 && share(lines, LISTING_LINE) >= 0.6) return 'listing';
   // Logs before code: a stack trace ends lines with `)` and would otherwise read as code.
   if (lines.length >= 5 && share(lines, LOG_LINE) >= 0.3) return 'log';

@@ -14,3 +14,5 @@ export type { CompressorServerOptions } from './server';
 export { warmUpTokenizers } from './tokens';
 export { checkRetention } from './retention';
 export type { RetentionReport, RetentionCheck } from './retention';
+// The type of checkRetention's optional context (what a tool output answered).
+export type { ToolOutputContext } from './context';

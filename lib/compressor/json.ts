@@ -2,9 +2,20 @@
  * JSON tool output. The document is minified; every long array of similar objects, at any depth,
  * becomes a summary that states the row count, the value counts of its low-cardinality columns,
  * the range of its numeric and date columns, and a table of the rows that matter (first, last and
- * every anomaly found by json-profile.ts), each with its original index.
+ * every anomaly found by json-profile.ts, and every row carrying a salient term of the request),
+ * each with its original index.
+ *
+ * Reversible: when rows are left out and a retrieval hash is given, the first summary written (the
+ * outermost, first in document order) gets a `_retrieve` key holding Headroom's marker,
+ * `[<n> of <m> rows omitted. Retrieve more: hash=<24 hex>]`. A key of the summary object, which is
+ * ours, so the output stays valid JSON and no key of the data can collide with it.
  */
 import { Json, JsonObject, RowsProfile, isPlainObject, isRowArray, profileRows } from './json-profile';
+import { retrievalMarker } from '../ccr';
+import { formatCount } from './omission';
+import { SUMMARY_KEYS, chooseRows, columnStatsParts } from './rows-summary';
+import type { TermMatcher } from './term-match';
+import { termRowsOf } from './term-rows';
 
 export interface JsonCompressOptions {
   /**
@@ -12,25 +23,30 @@ export interface JsonCompressOptions {
    * about this share of rows is shown. Anomalies are shown whatever it says. 1 or more: no summaries.
    */
   targetRatio?: number;
+  /** Rows carrying one of these terms are shown (the cut in term-match.ts applies). */
+  matcher?: TermMatcher;
+  /** The content hash of the original tool text: with it, omitted rows get a retrieval marker. */
+  retrievalHash?: string;
 }
 
 export interface JsonCompressResult {
   text: string;
   /** Arrays replaced by a summary; 0 means the output is the same value, minified. */
   arraysSummarised: number;
+  /** Rows not shown, over every summary. */
+  rowsOmitted: number;
+  /** A retrieval marker was written. */
+  marked: boolean;
 }
 
-/** Keys of the summary object, in the order they are written. */
-export const SUMMARY_KEYS = {
-  note: '_note',
-  rows: '_rows',
-  omitted: '_omitted',
-  same: '_same',
-  values: '_values',
-  range: '_range',
-  columns: '_columns',
-  data: '_data',
-} as const;
+export { SUMMARY_KEYS };
+
+/**
+ * Where the `_retrieve` key goes, reserved in the first summary and filled in once the whole
+ * document is written (only then is the number of omitted rows known). A raw NUL cannot occur in
+ * serialised JSON (JSON.stringify escapes it), so the sentinel cannot clash with data.
+ */
+const RETRIEVE_SLOT = '\u0000';
 
 /**
  * Number literals that JSON.parse would change: integers past 2^53 (ids, snowflakes) lose digits and
@@ -79,30 +95,47 @@ export function parseJsonOrLines(text: string): { value: Json; lines: boolean } 
   return { value: rows, lines: true };
 }
 
+function minified(text: string): JsonCompressResult {
+  return { text: minifyJsonText(text), arraysSummarised: 0, rowsOmitted: 0, marked: false };
+}
+
 export function compressJson(text: string, options: JsonCompressOptions = {}): JsonCompressResult | null {
   const trimmed = text.trim();
   const parsed = parseJsonOrLines(trimmed);
   if (parsed === null) return null;
-  if (UNSAFE_NUMBER.test(trimmed)) {
-    return parsed.lines ? null : { text: minifyJsonText(trimmed), arraysSummarised: 0 };
-  }
-  const serializer = new Serializer(options.targetRatio);
+  if (UNSAFE_NUMBER.test(trimmed)) return parsed.lines ? null : minified(trimmed);
+  const matcher = options.matcher !== undefined && options.matcher.terms.length > 0 ? options.matcher : undefined;
+  const serializer = new Serializer(options.targetRatio, matcher);
   let out: string;
   try {
     out = serializer.write(parsed.value);
   } catch (error) {
     // Nesting deeper than the stack allows: minify the text instead of walking it.
-    if (error instanceof RangeError) return parsed.lines ? null : { text: minifyJsonText(trimmed), arraysSummarised: 0 };
+    if (error instanceof RangeError) return parsed.lines ? null : minified(trimmed);
     throw error;
   }
   if (parsed.lines && serializer.arraysSummarised === 0) return null; // JSON Lines is already compact
-  return { text: out, arraysSummarised: serializer.arraysSummarised };
+  const { rowsOmitted, rowsTotal, arraysSummarised } = serializer;
+  const marked = rowsOmitted > 0 && options.retrievalHash !== undefined;
+  let marker = '';
+  if (marked) {
+    const arrays = serializer.arraysWithOmissions;
+    const where = arrays > 1 ? ` across ${formatCount(arrays)} arrays` : '';
+    marker = `,"${SUMMARY_KEYS.retrieve}":${JSON.stringify(retrievalMarker(`${formatCount(rowsOmitted)} of ${formatCount(rowsTotal)} rows omitted${where}`, options.retrievalHash!))}`;
+  }
+  return { text: out.replace(RETRIEVE_SLOT, marker), arraysSummarised, rowsOmitted, marked };
 }
 
 class Serializer {
   arraysSummarised = 0;
+  arraysWithOmissions = 0;
+  rowsOmitted = 0;
+  rowsTotal = 0;
 
-  constructor(private readonly targetRatio: number | undefined) {}
+  constructor(
+    private readonly targetRatio: number | undefined,
+    private readonly matcher: TermMatcher | undefined,
+  ) {}
 
   /** Writes a value as minified JSON, summarising row arrays on the way. Strings are built, never objects, so keys like `__proto__` stay plain data. */
   write(value: Json): string {
@@ -121,63 +154,28 @@ class Serializer {
     return JSON.stringify(value);
   }
 
-  private shownRows(profile: RowsProfile): number[] {
-    const shown = new Set(profile.mustKeep.keys());
-    if (this.targetRatio !== undefined && this.targetRatio > 0) {
-      const wanted = Math.min(profile.rowCount, Math.ceil(profile.rowCount * this.targetRatio));
-      // Evenly spaced rows until the wanted count; the step halves until enough new rows are found.
-      for (let step = profile.rowCount; shown.size < wanted && step >= 1; step = Math.floor(step / 2)) {
-        for (let r = 0; r < profile.rowCount && shown.size < wanted; r += step) shown.add(r);
-      }
-    }
-    return [...shown].sort((a, b) => a - b);
-  }
-
   private writeSummary(rows: readonly JsonObject[], profile: RowsProfile): string {
+    // The first summary begun holds the marker slot: nested summaries are written inside it.
+    const slot = this.arraysSummarised === 0 ? RETRIEVE_SLOT : '';
     this.arraysSummarised++;
-    const shown = this.shownRows(profile);
+    const termRows = termRowsOf(profile, this.matcher);
+    const shown = chooseRows(profile, termRows, this.targetRatio);
+    const omitted = profile.rowCount - shown.length;
+    this.rowsTotal += profile.rowCount;
+    this.rowsOmitted += omitted;
+    if (omitted > 0) this.arraysWithOmissions++;
     const parts: string[] = [];
     const k = SUMMARY_KEYS;
+    const which =
+      termRows.length > 0
+        ? 'a rare, error-like, null, outlier or min/max value, and every row carrying a term of the request'
+        : 'a rare, error-like, null, outlier or min/max value';
     parts.push(
-      `"${k.note}":${JSON.stringify(
-        `${shown.length} of ${profile.rowCount} rows shown: first, last, and every row with a rare, error-like, null, outlier or min/max value; ` +
-          `${k.values} counts, ${k.range} and ${k.same} cover all rows`,
-      )}`,
+      `"${k.note}":${JSON.stringify(`${shown.length} of ${profile.rowCount} rows shown: first, last, and every row with ${which}; ${k.values} counts, ${k.range} and ${k.same} cover all rows`)}`,
     );
-    parts.push(`"${k.rows}":${profile.rowCount}`, `"${k.omitted}":${profile.rowCount - shown.length}`);
+    parts.push(`"${k.rows}":${profile.rowCount}`, `"${k.omitted}":${omitted}${slot}`);
 
-    const same: string[] = [];
-    const values: string[] = [];
-    const ranges: string[] = [];
-    for (const key of profile.keys) {
-      const column = profile.columns.get(key)!;
-      const name = JSON.stringify(key);
-      if (profile.uniform && column.constant) {
-        same.push(`${name}:${this.write([...column.values!.values()][0].value)}`);
-        continue;
-      }
-      if (column.lowCardinality && column.values !== null) {
-        const counts = [...column.values.values()].sort((a, b) => b.count - a.count || a.first - b.first);
-        const labels = new Set<string>();
-        const entries: string[] = [];
-        for (const { value, count } of counts) {
-          // Strings are written as themselves; other values as their JSON text (`5`, `true`, `null`).
-          let label = typeof value === 'string' ? value : JSON.stringify(value);
-          if (labels.has(label)) label = JSON.stringify(value); // `"5"` next to `5`
-          labels.add(label);
-          entries.push(`${JSON.stringify(label)}:${count}`);
-        }
-        values.push(`${name}:{${entries.join(',')}}`);
-      }
-      if (column.numeric !== null && column.numeric.min !== column.numeric.max) {
-        ranges.push(`${name}:[${JSON.stringify(column.numeric.min)},${JSON.stringify(column.numeric.max)}]`);
-      } else if (column.dateRange !== null) {
-        ranges.push(`${name}:[${JSON.stringify(column.dateRange.min)},${JSON.stringify(column.dateRange.max)}]`);
-      }
-    }
-    if (same.length > 0) parts.push(`"${k.same}":{${same.join(',')}}`);
-    if (values.length > 0) parts.push(`"${k.values}":{${values.join(',')}}`);
-    if (ranges.length > 0) parts.push(`"${k.range}":{${ranges.join(',')}}`);
+    parts.push(...columnStatsParts(profile));
 
     if (profile.uniform) {
       // A table: the column names once, then each shown row as [index, cells...].

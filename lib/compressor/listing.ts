@@ -2,8 +2,10 @@
  * Search listings (`grep -n`, `rg`, compiler diagnostics): `path:line:text` for a match and
  * `path-line-text` / `path:line-text` for a context line. Grouped by file, the path is written once;
  * within a file the lines are put in order and the lines that carry the same text share one row.
- * Every match keeps its line number and its text.
+ * Every match keeps its line number and its text. With the request's salient terms, the matches
+ * carrying them are written first, as printed (term-match.ts chooses them).
  */
+import { TermMatcher, selectCarriers } from './term-match';
 
 export interface ListingLine {
   path: string;
@@ -177,14 +179,35 @@ export function fileHeading(file: Pick<ListingFile, 'path' | 'matches'>): string
   return `${file.path} (${file.matches})`;
 }
 
-export function compressListing(text: string): { text: string; files: number; matches: number } | null {
+/** A match line as grep printed it. */
+export function matchLineText(entry: ListingLine): string {
+  return `${entry.path}:${entry.line}:${entry.text}`;
+}
+
+/**
+ * The match lines carrying a salient term (after the cut), as printed, in order and once each: the
+ * lines a question is about are written first and whole, so they can be quoted as they are.
+ */
+export function termMatchLines(entries: readonly ListingLine[], matcher: TermMatcher | undefined): string[] {
+  if (matcher === undefined || matcher.terms.length === 0) return [];
+  const lines = [...new Set(entries.filter((e) => e.sep === ':').map(matchLineText))];
+  return selectCarriers(lines.length, matcher.terms, (i, into) => matcher.carriedBy(lines[i], into)).map((i) => lines[i]);
+}
+
+/** With a matcher, the match lines carrying a term are written first as printed, and grouped no more. Lossless either way. */
+export function compressListing(text: string, options: { matcher?: TermMatcher } = {}): { text: string; files: number; matches: number } | null {
   const parsed = parseListing(text);
   if (!isListing(parsed)) return null;
-  const files = groupListing(parsed.entries);
+  const asPrinted = termMatchLines(parsed.entries, options.matcher);
+  const printed = new Set(asPrinted);
+  const files = groupListing(printed.size === 0 ? parsed.entries : parsed.entries.filter((e) => e.sep !== ':' || !printed.has(matchLineText(e))));
+  const fileCount = new Set(parsed.entries.map((e) => e.path)).size;
   const hasContext = parsed.entries.some((e) => e.sep === '-');
+  const first = asPrinted.length > 0 ? `the ${asPrinted.length} matches carrying a term of the request first, as printed; the rest ` : '';
   const out: string[] = [
-    `[grep: ${parsed.matchCount} matches in ${files.length} files, grouped by file (match count in brackets); ` +
+    `[grep: ${parsed.matchCount} matches in ${fileCount} files, ${first}grouped by file (match count in brackets); ` +
       `"3,9: text" = the same text on lines 3 and 9${hasContext ? '; "-" marks a context line' : ''}]`,
+    ...asPrinted,
   ];
   for (const file of files) {
     out.push(fileHeading(file));

@@ -2,9 +2,12 @@
  * Log folding. Lines that share a template (see log-template.ts) are written once, with how many
  * lines they stand for and the range or set of each value that varied; every line a model needs to
  * diagnose a failure (ERROR/WARN/FATAL and similar, stack traces, Python tracebacks) is kept verbatim
- * and in place.
+ * and in place, and so is every line carrying a salient term of the request (term-match.ts).
  */
+import { retrievalMarker } from '../ccr';
 import { SlotKind, templateLine } from './log-template';
+import { formatCount, plural } from './omission';
+import { TermMatcher, selectCarriers } from './term-match';
 
 /**
  * A line's severity or wording says something went wrong. Levels count in upper case only
@@ -148,23 +151,47 @@ export interface LogFoldStats {
   keptVerbatim: number;
   folded: number;
   templates: number;
+  /** Lines standing in a `[×N]` row (folded, or identical lines merged), and how many such rows. */
+  omitted: number;
+  patterns: number;
+}
+
+export interface LogCompressOptions {
+  /** Lines carrying one of these terms stay verbatim (the cut in term-match.ts applies). */
+  matcher?: TermMatcher;
+  /** The content hash of the original tool text: with it, folded lines get a retrieval marker. */
+  retrievalHash?: string;
 }
 
 /**
- * Folds a log. Returns null when there is nothing to fold (no template repeats), so the caller can
- * fall back to the whitespace transform instead of adding a header for nothing.
+ * The plain lines to keep verbatim because they carry a salient term. A term carried by more than
+ * half of the non-blank lines forces nothing (see term-match.ts); severe and trace lines are kept anyway.
  */
-export function compressLog(text: string): { text: string; stats: LogFoldStats } | null {
-  const lines = text.split('\n');
-  const roles = classifyLogLines(lines);
+export function termLines(lines: readonly string[], matcher: TermMatcher | undefined): number[] {
+  if (matcher === undefined || matcher.terms.length === 0) return [];
+  let nonBlank = 0;
+  for (const line of lines) if (line.length > 0) nonBlank++;
+  return selectCarriers(lines.length, matcher.terms, (i, into) => lines[i].length > 0 && matcher.carriedBy(lines[i], into), nonBlank);
+}
 
+interface Folding {
+  groups: Map<string, TemplateGroup>;
+  groupOfLine: (TemplateGroup | undefined)[];
+  /** Verbatim lines (severe, or carrying a term) by text, with how often each occurs. */
+  verbatimCounts: Map<string, number>;
+}
+
+function foldLines(lines: readonly string[], roles: readonly LineRole[], kept: ReadonlySet<number>): Folding {
   const groups = new Map<string, TemplateGroup>();
   const groupOfLine: (TemplateGroup | undefined)[] = new Array(lines.length);
-  // Identical severe lines (the same warning printed 500 times) are written once with a count; they
-  // stay verbatim. Trace lines are never merged: a frame belongs to its trace.
-  const severeCounts = new Map<string, number>();
+  // Identical verbatim lines (the same warning printed 500 times) are written once with a count.
+  // Trace lines are never merged: a frame belongs to its trace.
+  const verbatimCounts = new Map<string, number>();
   for (let i = 0; i < lines.length; i++) {
-    if (roles[i] === 'severe') severeCounts.set(lines[i], (severeCounts.get(lines[i]) ?? 0) + 1);
+    if (roles[i] === 'severe' || (roles[i] === 'plain' && kept.has(i))) {
+      verbatimCounts.set(lines[i], (verbatimCounts.get(lines[i]) ?? 0) + 1);
+      continue;
+    }
     if (roles[i] !== 'plain') continue;
     const { template, values, kinds } = templateLine(lines[i]);
     let group = groups.get(template);
@@ -176,51 +203,84 @@ export function compressLog(text: string): { text: string; stats: LogFoldStats }
     for (let s = 0; s < values.length; s++) group.slots[s].add(values[s]);
     groupOfLine[i] = group;
   }
+  return { groups, groupOfLine, verbatimCounts };
+}
 
-  let folded = 0;
-  for (const group of groups.values()) if (group.count > 1) folded += group.count;
-  let repeatedSevere = 0;
-  for (const count of severeCounts.values()) if (count > 1) repeatedSevere += count - 1;
-  if (folded === 0 && repeatedSevere === 0) return null;
-
+function renderLines(lines: readonly string[], roles: readonly LineRole[], folding: Folding): { out: string[]; keptVerbatim: number } {
   const out: string[] = [];
-  const severeWritten = new Set<string>();
+  const verbatimWritten = new Set<string>();
   let keptVerbatim = 0;
   let previousBlank = false;
   for (let i = 0; i < lines.length; i++) {
-    const role = roles[i];
-    if (role === 'blank') {
+    const group = folding.groupOfLine[i];
+    if (roles[i] === 'blank') {
       // Blank lines between folded lines would pile up: keep one of each run.
       if (!previousBlank && out.length > 0) out.push('');
       previousBlank = true;
       continue;
     }
-    if (role === 'plain') {
-      const group = groupOfLine[i]!;
+    if (group !== undefined) {
       if (group.first !== i) continue;
       out.push(renderGroup(group));
       if (group.count === 1) keptVerbatim++;
-    } else if (role === 'severe') {
-      if (severeWritten.has(lines[i])) continue;
-      severeWritten.add(lines[i]);
-      const count = severeCounts.get(lines[i])!;
-      out.push(count > 1 ? `[×${count}] ${lines[i]}` : lines[i]);
+    } else if (roles[i] === 'trace') {
+      out.push(lines[i]);
       keptVerbatim++;
     } else {
-      out.push(lines[i]);
+      if (verbatimWritten.has(lines[i])) continue;
+      verbatimWritten.add(lines[i]);
+      const count = folding.verbatimCounts.get(lines[i])!;
+      out.push(count > 1 ? `[×${count}] ${lines[i]}` : lines[i]);
       keptVerbatim++;
     }
     previousBlank = false;
   }
   while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return { out, keptVerbatim };
+}
 
-  const templates = [...groups.values()].filter((g) => g.count > 1).length;
+/**
+ * Folds a log. Returns null when there is nothing to fold (no template repeats), so the caller can
+ * fall back to the whitespace transform instead of adding a header for nothing. With a retrieval
+ * hash, the last line is Headroom's marker: `[<n> of <m> lines folded into <k> patterns. Retrieve more: hash=…]`.
+ */
+export function compressLog(text: string, options: LogCompressOptions = {}): { text: string; stats: LogFoldStats; marked: boolean } | null {
+  const lines = text.split('\n');
+  const roles = classifyLogLines(lines);
+  const kept = new Set(termLines(lines, options.matcher).filter((i) => roles[i] === 'plain'));
+  const folding = foldLines(lines, roles, kept);
+
+  let folded = 0;
+  let templates = 0;
+  for (const group of folding.groups.values()) {
+    if (group.count > 1) {
+      folded += group.count;
+      templates++;
+    }
+  }
+  let merged = 0;
+  let mergedRows = 0;
+  for (const count of folding.verbatimCounts.values()) {
+    if (count > 1) {
+      merged += count;
+      mergedRows++;
+    }
+  }
+  if (folded === 0 && merged === 0) return null;
+
+  const { out, keptVerbatim } = renderLines(lines, roles, folding);
+  const verbatim = kept.size > 0 ? 'errors, warnings, traces and lines carrying a term of the request verbatim' : 'errors, warnings and traces verbatim';
   // The legend costs a few tokens once and tells the model how to read the folded lines.
   const header =
     `[log: ${lines.length} lines; ${folded} repetitive lines folded into ${templates} pattern${templates === 1 ? '' : 's'} ` +
-    `([×N] = N lines, <a..b> = range, <a|b> = values seen); errors, warnings and traces verbatim]`;
+    `([×N] = N lines, <a..b> = range, <a|b> = values seen); ${verbatim}]`;
+  const omitted = folded + merged;
+  const patterns = templates + mergedRows;
+  const marked = options.retrievalHash !== undefined;
+  if (marked) out.push(retrievalMarker(`${formatCount(omitted)} of ${formatCount(lines.length)} lines folded into ${plural(patterns, 'pattern')}`, options.retrievalHash!));
   return {
     text: `${header}\n${out.join('\n')}`,
-    stats: { lines: lines.length, keptVerbatim, folded, templates },
+    stats: { lines: lines.length, keptVerbatim, folded, templates, omitted, patterns },
+    marked,
   };
 }
