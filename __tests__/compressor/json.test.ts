@@ -1,4 +1,5 @@
-import { compressJson, minifyJsonText } from '../../lib/compressor/json';
+import fc from 'fast-check';
+import { compressJson, hasUnsafeNumber, minifyJsonText } from '../../lib/compressor/json';
 import { profileRows } from '../../lib/compressor/json-profile';
 import { checkJsonRetention } from '../../lib/compressor/retention';
 import { tokenCounterFor } from '../../lib/compressor/tokens';
@@ -147,6 +148,25 @@ describe('JSON structure handling', () => {
     const result = compressJson(text)!;
     expect(result.text).toBe('[{"id":12345678901234567890,"v":1.50},{"id":12345678901234567891,"v":2}]');
     expect(minifyJsonText('{ "a" : "x  y",\n "b": [ 1 ] }')).toBe('{"a":"x  y","b":[1]}');
+  });
+
+  it('looks for unsafe numbers in number literals only, not in strings', () => {
+    const deployments = Array.from({ length: 20 }, (_, i) => ({ id: i, commit: i === 3 ? '3e105ab' : `c0ffee${i}`, build: '12345678901234567890', state: 'ok' }));
+    const result = compressJson(JSON.stringify(deployments, null, 2))!;
+    expect(result.arraysSummarised).toBe(1);
+    expect(hasUnsafeNumber('{"a":"1e999","b":"12345678901234567"}')).toBe(false);
+    expect(hasUnsafeNumber('{"a":1e999}')).toBe(true);
+    expect(hasUnsafeNumber('[1.5E+308]')).toBe(true);
+    expect(hasUnsafeNumber('[12345678901234567]')).toBe(true);
+    expect(hasUnsafeNumber('[1e99, 123456789012345, "\\"]')).toBe(false);
+    // Outside strings it is the old rule: the same verdict as the regex on the text with strings blanked.
+    const oldRule = /\d{16,}|[eE][+-]?\d{3,}/;
+    fc.assert(
+      fc.property(fc.json(), (text) => {
+        expect(hasUnsafeNumber(text)).toBe(oldRule.test(text.replace(/"(?:[^"\\]|\\.)*"/g, '""')));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('reads JSON Lines as rows', () => {

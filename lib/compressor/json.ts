@@ -49,10 +49,36 @@ export { SUMMARY_KEYS };
 const RETRIEVE_SLOT = '\u0000';
 
 /**
- * Number literals that JSON.parse would change: integers past 2^53 (ids, snowflakes) lose digits and
- * huge exponents become Infinity. Such a document is only minified, text-wise, never re-serialised.
+ * Does the JSON text hold a number literal that JSON.parse would change: a run of 16 digits or more
+ * (ids and snowflakes past 2^53 lose digits) or an exponent of three digits or more (huge exponents
+ * become Infinity)? Such a document is only minified, text-wise, never re-serialised. Strings are
+ * skipped: a commit hash `"3e105ab"` or a long numeric id written as a string is safe, and a regex over
+ * the whole text took it for a number and kept every array of such a document unsummarised.
  */
-const UNSAFE_NUMBER = /\d{16,}|[eE][+-]?\d{3,}/;
+export function hasUnsafeNumber(text: string): boolean {
+  let inString = false;
+  let digits = 0;
+  /** Digits since an `e`/`E` that follows a digit, or -1 outside an exponent. */
+  let exponent = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 16) return true;
+      if (exponent >= 0 && ++exponent >= 3) return true;
+      continue;
+    }
+    if ((c === 101 || c === 69) && digits > 0) exponent = 0;
+    else if (!((c === 43 || c === 45) && exponent === 0)) exponent = -1; // a sign right after the e stays in it
+    digits = 0;
+    if (c === 34) inString = true;
+  }
+  return false;
+}
 
 /** Removes the whitespace between tokens of a JSON text without parsing it: literals stay byte for byte. */
 export function minifyJsonText(text: string): string {
@@ -103,7 +129,7 @@ export function compressJson(text: string, options: JsonCompressOptions = {}): J
   const trimmed = text.trim();
   const parsed = parseJsonOrLines(trimmed);
   if (parsed === null) return null;
-  if (UNSAFE_NUMBER.test(trimmed)) return parsed.lines ? null : minified(trimmed);
+  if (hasUnsafeNumber(trimmed)) return parsed.lines ? null : minified(trimmed);
   const matcher = options.matcher !== undefined && options.matcher.terms.length > 0 ? options.matcher : undefined;
   const serializer = new Serializer(options.targetRatio, matcher);
   let out: string;
