@@ -24,6 +24,16 @@ describe('line templates', () => {
     expect(values).toEqual(['2026-11-26T10:00:00.123Z', '4000', '3f2a9c1e77', '0f8fad5b-d9cb-469f-a165-70867728950e', '10.0.0.7:5432', '34ms']);
   });
 
+  it('takes prefixed ids (req_9f3a0b1c2d, usr_10023) for ids, not names with digits', () => {
+    const { template, values, kinds } = templateLine('INFO [checkout] req_9f3a0b1c2d user=usr_10023 GET /api/cart');
+    expect(template).toBe('INFO [checkout] <id> user=<id> GET /api/cart');
+    expect(values).toEqual(['req_9f3a0b1c2d', 'usr_10023']);
+    expect(kinds).toEqual(['id', 'id']);
+    for (const word of ['x86_64', 'utf8_general_ci', 'payment_refunded', 'log_level', 'req_abc123_x', 'req_12', 'v2_1234567', 'tls_v1']) {
+      expect(templateLine(`id ${word} end`).template).toBe(`id ${word} end`);
+    }
+  });
+
   it('leaves numbers that are part of a word alone', () => {
     expect(templateLine('upgrade to v2 on x86_64 with sha256 and utf8').template).toBe('upgrade to v2 on x86_64 with sha256 and utf8');
     expect(templateLine('Nov 26 10:00:00 host sshd[811]: accepted').template).toBe('<ts> host sshd[<n>]: accepted');
@@ -61,6 +71,8 @@ describe('line templates', () => {
       '26',
       'v2',
       'x86_64',
+      'req_9f3a0b1c2d',
+      'usr_1002x',
       'abc',
       '-',
       '.',

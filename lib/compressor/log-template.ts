@@ -1,6 +1,6 @@
 /**
- * Line templates: a log line with its variable parts (timestamps, ids, hex, addresses, numbers)
- * replaced by typed placeholders. Lines that differ only in those parts share a template, which is
+ * Line templates: a log line with its variable parts (timestamps, ids, prefixed ids like
+ * `req_9f3a0b1c2d`, hex, addresses, numbers) replaced by typed placeholders. Lines that differ only in those parts share a template, which is
  * what the log transform folds and what the retention check counts.
  */
 
@@ -98,6 +98,34 @@ function simpleWordPart(line: string, start: number, digitsEnd: number): [string
 
 const NO_PARTS: readonly never[] = Object.freeze([]);
 
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * An id made of a short prefix of letters, `_`, and six or more letters and digits with a digit among
+ * them, or three digits or more: `req_9f3a0b1c2d`, `cus_0889fc4d`, `usr_10023` (APIs name ids this way).
+ * Without it every line carrying one is a template of its own and nothing folds. A word that only
+ * looks like one (`log_level2`) is harmless: a slot that never varies is written as its value.
+ */
+function prefixedId(line: string, at: number): [string, SlotKind] | null {
+  let j = at;
+  while (j < line.length && j - at < 16 && isLetter(line.charCodeAt(j))) j++;
+  if (line.charCodeAt(j) !== 95 /* _ */) return null;
+  let k = j + 1;
+  let digits = 0;
+  for (; k < line.length; k++) {
+    const c = line.charCodeAt(k);
+    if (isDigit(c)) digits++;
+    else if (!isLetter(c)) break;
+  }
+  const length = k - j - 1;
+  // `req_abc123_x` is a name, not an id; so is an id glued to more word characters.
+  if (k < line.length && isWordChar(line.charCodeAt(k))) return null;
+  if (!((length >= 6 && digits > 0) || (length >= 3 && digits === length))) return null;
+  return [line.slice(at, k), 'id'];
+}
+
 /**
  * The template of one line. `shortcuts: false` turns off `simpleWordPart` so every part that is not a
  * plain integer goes through the patterns: the tests compare the two.
@@ -137,6 +165,7 @@ export function templateLine(line: string, shortcuts = true): LineTemplate {
       const m = SYSLOG_TIMESTAMP.exec(line);
       if (m !== null) found = [m[0], 'ts'];
     }
+    if (found === null && isLetter(c)) found = prefixedId(line, i);
     if (found === null) {
       // Skip the rest of the word: no part starts inside it.
       i++;
