@@ -4,7 +4,7 @@
  * whitespace transform, so a wrong guess costs compression, never content.
  */
 import { templateLine } from './log-template';
-import { parseTable } from './table-parse';
+import { parseTableLines } from './table-parse';
 
 export type ContentKind = 'json' | 'table' | 'listing' | 'log' | 'code' | 'text';
 
@@ -64,7 +64,7 @@ export function detectKind(text: string): ContentKind {
   if (looksLikeJson(trimmed)) return 'json';
   const lines = sampleLines(trimmed);
   // Before listings and logs: a CSV export of log rows is a table (the strict parse rarely says yes).
-  if (parseTable(lines.join('\n')) !== null) return 'table';
+  if (parseTableLines(lines) !== null) return 'table';
   if (lines.length >= 3 && share(lines, LISTING_LINE) >= 0.6) return 'listing';
   // Logs before code: a stack trace ends lines with `)` and would otherwise read as code.
   if (lines.length >= 5 && share(lines, LOG_LINE) >= 0.3) return 'log';

@@ -165,13 +165,17 @@ export function templateLine(line: string, shortcuts = true): LineTemplate {
       const m = SYSLOG_TIMESTAMP.exec(line);
       if (m !== null) found = [m[0], 'ts'];
     }
-    if (found === null && isLetter(c)) found = prefixedId(line, i);
     if (found === null) {
-      // Skip the rest of the word: no part starts inside it.
+      // Skip the rest of the word: no part starts inside it, unless it is a prefixed id (it holds a `_`).
+      const start = i;
+      let underscore = false;
       i++;
-      while (i < n && isWordChar(line.charCodeAt(i))) i++;
+      for (let w = line.charCodeAt(i); i < n && isWordChar(w); w = line.charCodeAt(++i)) if (w === 95) underscore = true;
       afterWordOrDot = true;
-      continue;
+      if (!underscore || !isLetter(c)) continue;
+      found = prefixedId(line, start);
+      if (found === null) continue;
+      i = start;
     }
     const [value, kind] = found;
     if (pieces === undefined) {

@@ -140,6 +140,11 @@ export function parseTable(text: string): ParsedTable | null {
   const lines = text.split('\n');
   while (lines.length > 0 && lines[0].trim().length === 0) lines.shift();
   while (lines.length > 0 && lines[lines.length - 1].trim().length === 0) lines.pop();
+  return parseTableLines(lines);
+}
+
+/** The same on lines (detection passes its sample lines as they are). */
+export function parseTableLines(lines: readonly string[]): ParsedTable | null {
   if (lines.length < MIN_ROWS + 1) return null;
   const header = lines[0];
   const formats: TableFormat[] = [];

@@ -57,6 +57,9 @@ function cellText(cell: Json): string {
 
 /** Words seen by the stem split repeat line after line: their stems are remembered, bounded. */
 const MAX_STEM_MEMO = 8192;
+/** Cell texts up to this length have their terms remembered, up to this many texts. */
+const MAX_MEMO_CELL = 128;
+const MAX_CELL_MEMO = 8192;
 
 export class TermMatcher {
   /** Terms made of word characters only, by text: looked up per word of the text. */
@@ -65,17 +68,20 @@ export class TermMatcher {
   /** Other `text` terms (`t-5000`, `late fee`): searched with indexOf. */
   private readonly phrases: { index: number; text: string }[] = [];
   private readonly stems = new Map<string, number[]>();
-  /** First three letters of every stem: most words are rejected without being stemmed. */
-  private readonly stemHeads = new Set<string>();
+  /** First three letters of every stem (as {@link headKey}): most words are rejected without being stemmed. */
+  private readonly stemHeads = new Set<number>();
   private readonly pairs: { index: number; field: string; value: string }[] = [];
   private readonly stemMemo = new Map<string, string>();
+  private readonly cellMemo = new Map<string, readonly number[]>();
+  /** Column paths are few (bounded by the columns of the arrays a document holds). */
+  private readonly fields = new Map<string, { lowerPath: string; field: string }>();
 
   constructor(readonly terms: readonly Term[]) {
     terms.forEach((term, index) => {
       if (term.kind === 'pair') this.pairs.push({ index, field: term.field!, value: term.text });
       else if (term.kind === 'stem') {
         push(this.stems, term.text, index);
-        this.stemHeads.add(term.text.slice(0, 3));
+        this.stemHeads.add(headKey(term.text, 0));
       } else if ([...term.text].every((ch) => isWordCode(ch.charCodeAt(0)))) {
         push(this.words, term.text, index);
         this.wordLengths.add(term.text.length);
@@ -85,8 +91,9 @@ export class TermMatcher {
 
   /** Adds to `into` the indices of the terms `text` carries. */
   carriedBy(text: string, into: Set<number>): void {
+    if (this.words.size > 0 || this.stems.size > 0) this.scanWords(text, into);
+    if (this.phrases.length === 0 && this.pairs.length === 0) return;
     const lower = text.toLowerCase();
-    if (this.words.size > 0 || this.stems.size > 0) this.scanWords(lower, into);
     for (const phrase of this.phrases) if (findWhole(lower, phrase.text, 0) !== -1) into.add(phrase.index);
     for (const pair of this.pairs) if (hasPair(lower, pair.field, pair.value)) into.add(pair.index);
   }
@@ -100,10 +107,9 @@ export class TermMatcher {
     for (const [path, cell] of cells) {
       const text = cellText(cell);
       inCell.clear();
-      this.carriedBy(text, inCell);
+      this.carriedByCell(text, inCell);
       if (this.pairs.length > 0) {
-        const lowerPath = path.toLowerCase();
-        const field = lowerPath.slice(lowerPath.lastIndexOf('.') + 1);
+        const { lowerPath, field } = this.fieldOf(path);
         for (const pair of this.pairs) {
           if ((pair.field === field || pair.field === lowerPath) && findWhole(text.toLowerCase(), pair.value, 0) !== -1) inCell.add(pair.index);
         }
@@ -116,22 +122,55 @@ export class TermMatcher {
     }
   }
 
-  /** One pass over the word runs (for `text` terms) and letter runs (for `stem` terms) of a lower-case text. */
-  private scanWords(lower: string, into: Set<number>): void {
+  /** A column path lower-cased, and its last segment (the field a `pair` names): once per column. */
+  private fieldOf(path: string): { lowerPath: string; field: string } {
+    let known = this.fields.get(path);
+    if (known === undefined) {
+      const lowerPath = path.toLowerCase();
+      this.fields.set(path, (known = { lowerPath, field: lowerPath.slice(lowerPath.lastIndexOf('.') + 1) }));
+    }
+    return known;
+  }
+
+  /**
+   * `carriedBy` for a cell. Columns repeat their values (a status, a tier, a country): the terms of
+   * short cell texts are remembered, bounded.
+   */
+  private carriedByCell(text: string, into: Set<number>): void {
+    if (text.length > MAX_MEMO_CELL) {
+      this.carriedBy(text, into);
+      return;
+    }
+    let known = this.cellMemo.get(text);
+    if (known === undefined) {
+      const carried = new Set<number>();
+      this.carriedBy(text, carried);
+      if (this.cellMemo.size >= MAX_CELL_MEMO) this.cellMemo.clear();
+      this.cellMemo.set(text, (known = [...carried]));
+    }
+    for (const t of known) into.add(t);
+  }
+
+  /**
+   * One pass over the word runs (for `text` terms) and letter runs (for `stem` terms) of a text, case
+   * folded on the fly: only a run that may be a term (its length, its first three letters) is cut
+   * out and lower-cased.
+   */
+  private scanWords(text: string, into: Set<number>): void {
     let wordStart = -1;
     let letterStart = -1;
-    for (let i = 0; i <= lower.length; i++) {
-      const c = i < lower.length ? lower.charCodeAt(i) : 32;
+    for (let i = 0; i <= text.length; i++) {
+      const c = i < text.length ? text.charCodeAt(i) : 32;
       if (isWordCode(c)) {
         if (wordStart < 0) wordStart = i;
       } else if (wordStart >= 0) {
-        if (this.wordLengths.has(i - wordStart)) addAll(into, this.words.get(lower.slice(wordStart, i)));
+        if (this.wordLengths.has(i - wordStart)) addAll(into, this.words.get(text.slice(wordStart, i).toLowerCase()));
         wordStart = -1;
       }
       if (isLetterCode(c)) {
         if (letterStart < 0) letterStart = i;
       } else if (letterStart >= 0) {
-        if (i - letterStart >= 3 && this.stemHeads.has(lower.slice(letterStart, letterStart + 3))) addAll(into, this.stems.get(this.stemOf(lower.slice(letterStart, i))));
+        if (i - letterStart >= 3 && this.stemHeads.has(foldedHeadKey(text, letterStart))) addAll(into, this.stems.get(this.stemOf(text.slice(letterStart, i).toLowerCase())));
         letterStart = -1;
       }
     }
@@ -145,6 +184,23 @@ export class TermMatcher {
     }
     return known;
   }
+}
+
+/** Three UTF-16 units from `at` as one number (exact: 3 × 16 bits fit a double), so no string is cut per word. */
+function headKey(text: string, at: number): number {
+  return text.charCodeAt(at) * 4294967296 + text.charCodeAt(at + 1) * 65536 + text.charCodeAt(at + 2);
+}
+
+/** A unit lower-cased: ASCII by arithmetic, anything else the way toLowerCase does (rare, so allocating is fine). */
+function foldCode(c: number): number {
+  if (c < 128) return c >= 65 && c <= 90 ? c + 32 : c;
+  const lower = String.fromCharCode(c).toLowerCase();
+  return lower.length === 1 ? lower.charCodeAt(0) : c;
+}
+
+/** {@link headKey} of the lower-cased text. */
+function foldedHeadKey(text: string, at: number): number {
+  return foldCode(text.charCodeAt(at)) * 4294967296 + foldCode(text.charCodeAt(at + 1)) * 65536 + foldCode(text.charCodeAt(at + 2));
 }
 
 function push(map: Map<string, number[]>, key: string, index: number): void {

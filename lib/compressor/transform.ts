@@ -54,6 +54,7 @@ const resultCache = new TextKeyedCache<TextTransformResult | null>(16 * 1024 * 1
 
 export function clearTransformCache(): void {
   resultCache.clear();
+  termsMemo.clear();
 }
 
 interface Specialized {
@@ -66,7 +67,8 @@ interface Specialized {
 interface TransformInputs {
   targetRatio: number | undefined;
   matcher: TermMatcher | undefined;
-  retrievalHash: string;
+  /** Undefined for the kinds whose transform never omits anything (no hash computed). */
+  retrievalHash: string | undefined;
 }
 
 function specializedTransform(cleaned: string, kind: ContentKind, inputs: TransformInputs): Specialized | null {
@@ -99,7 +101,8 @@ function specializedTransform(cleaned: string, kind: ContentKind, inputs: Transf
 function transformUncached(text: string, tokensBefore: number, options: TextCompressOptions, terms: readonly Term[]): TextTransformResult | null {
   const cleaned = cleanText(text);
   const kind = detectKind(cleaned);
-  const retrievalHash = contentHash(text);
+  // Code and prose are only cleaned up: they never carry a marker, so their hash is not computed.
+  const retrievalHash = kind === 'code' || kind === 'text' ? undefined : contentHash(text);
   const matcher = terms.length > 0 ? new TermMatcher(terms) : undefined;
   const specialized = specializedTransform(cleaned, kind, { targetRatio: options.targetRatio, matcher, retrievalHash });
   if (specialized !== null && specialized.text !== text) {
@@ -128,11 +131,31 @@ function termsKey(terms: readonly Term[]): string {
   return hash.digest('base64');
 }
 
+/** Contexts seen recently, with their terms and key: a session sends the same context every turn. */
+const termsMemo = new Map<string, { terms: Term[]; key: string }>();
+const MAX_MEMO_ENTRIES = 512;
+/** Longer contexts are extracted every time rather than held. */
+const MAX_MEMO_KEY = 8192;
+
+function termsOf(context: ToolOutputContext | undefined): { terms: Term[]; key: string } {
+  if (context === undefined) return { terms: [], key: '' };
+  const memoKey = `${context.toolArguments ?? ''}\u0000${context.question ?? ''}`;
+  const known = memoKey.length <= MAX_MEMO_KEY ? termsMemo.get(memoKey) : undefined;
+  if (known !== undefined) return known;
+  const terms = extractTerms(context);
+  const entry = { terms, key: termsKey(terms) };
+  if (memoKey.length <= MAX_MEMO_KEY) {
+    if (termsMemo.size >= MAX_MEMO_ENTRIES) termsMemo.clear();
+    termsMemo.set(memoKey, entry);
+  }
+  return entry;
+}
+
 export function compressText(text: string, options: TextCompressOptions): TextCompressOutcome {
   const tokensBefore = countTokensCached(options.counter, text);
   if (tokensBefore < MIN_TOKENS) return { tokensBefore, result: null };
-  const terms = extractTerms(options.context);
-  const namespace = `${options.counter.name}|${options.targetRatio ?? ''}|${termsKey(terms)}`;
+  const { terms, key } = termsOf(options.context);
+  const namespace = `${options.counter.name}|${options.targetRatio ?? ''}|${key}`;
   let result = resultCache.get(namespace, text);
   if (result === undefined) {
     result = transformUncached(text, tokensBefore, options, terms);

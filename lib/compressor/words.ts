@@ -3,18 +3,28 @@
  * (term-match.ts) so that both sides agree on what a whole word is and on how a word is normalised.
  */
 
+const WORD = 1;
+const LETTER = 2;
+/** ASCII characters by class (a table lookup per character in the scans of every row and line). */
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  if (letter || (c >= 48 && c <= 57) || c === 95) ASCII_CLASS[c] |= WORD;
+  if (letter) ASCII_CLASS[c] |= LETTER;
+}
+
 /**
  * A character that continues a word: ASCII letters, digits, `_`, and any non-ASCII character except
  * spaces and punctuation blocks (so `Müller` and `東京` are words, `“` and a no-break space are not).
  */
 export function isWordCode(c: number): boolean {
-  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  if (c < 128) return (ASCII_CLASS[c] & WORD) !== 0;
   return !(c === 0xa0 || c === 0xfeff || (c >= 0x2000 && c <= 0x206f) || (c >= 0x3000 && c <= 0x303f) || (c >= 0xff00 && c <= 0xff0f) || c === 0xab || c === 0xbb);
 }
 
 /** A letter for the stem split: like a word character, minus digits and `_` (`payment_refunded` holds `refunded`). */
 export function isLetterCode(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 128 && isWordCode(c));
+  return c < 128 ? (ASCII_CLASS[c] & LETTER) !== 0 : isWordCode(c);
 }
 
 /** Past forms the suffix rules cannot reach, as questions about code and jobs use them (`where is X thrown?`). */
