@@ -108,16 +108,24 @@ export type ServiceMessage =
  * The rows sent to `/v1/compress` for these slots, OpenAI shape. A tool output goes with its
  * context as protected rows before it: the human request (once for consecutive outputs that share
  * it) and the assistant call that produced it, so the service sees the question and the tool name
- * too. Only the rows at `taken` (one per slot, in order) are compressed text to take back.
+ * too. Only the rows at `taken` (one per slot, in slot order) are compressed text to take back.
+ *
+ * A compressor reads an output's question as the latest user row before it, so the order is chosen
+ * to leave no output with a question that is not its own: outputs without a question first, then
+ * those with one, then human text (user rows) last, where no output follows it.
  */
 export function toServiceMessages(slots: TextSlot[]): { messages: ServiceMessage[]; taken: number[] } {
   const messages: ServiceMessage[] = [];
-  const taken: number[] = [];
+  const taken: number[] = new Array(slots.length);
+  const order = slots.map((s, i) => i);
+  const rank = (s: TextSlot) => (s.kind !== 'tool' ? 2 : s.context?.question === undefined ? 0 : 1);
+  order.sort((a, b) => rank(slots[a]) - rank(slots[b]) || a - b);
   let lastQuestion: string | undefined;
-  slots.forEach((s, i) => {
+  for (const i of order) {
+    const s = slots[i];
     if (s.kind !== 'tool') {
-      taken.push(messages.push({ role: 'user', content: s.text }) - 1);
-      return;
+      taken[i] = messages.push({ role: 'user', content: s.text }) - 1;
+      continue;
     }
     const id = `headroom_${i}`;
     const question = s.context?.question;
@@ -125,8 +133,8 @@ export function toServiceMessages(slots: TextSlot[]): { messages: ServiceMessage
     lastQuestion = question;
     const call = s.context?.call;
     if (call) messages.push({ role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: call.name, arguments: call.arguments } }] });
-    taken.push(messages.push({ role: 'tool', tool_call_id: id, content: s.text }) - 1);
-  });
+    taken[i] = messages.push({ role: 'tool', tool_call_id: id, content: s.text }) - 1;
+  }
   return { messages, taken };
 }
 

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { isRetrievalToolName } from '../../lib/ccr';
-import { findRequestSlots } from '../../lib/codec';
+import { findRequestSlots, toServiceMessages } from '../../lib/codec';
 import { MAX_ARGUMENT_CHARS, MAX_QUESTION_CHARS, attachContext, contextKey } from '../../lib/context';
 import { planCompression } from '../../lib/plan';
 
@@ -152,5 +152,35 @@ describe('planCompression with a per-output minTokens', () => {
     expect(plan.sendKeys).toEqual(['a', 'c']);
     expect(plan.belowMinTokens).toBe(1);
     expect(plan.estimatedTokens).toBe(1000 + 500);
+  });
+});
+
+describe('toServiceMessages', () => {
+  const slot = (text: string, kind: 'tool' | 'user', context?: any) => ({ container: {}, field: 'content' as const, text, kind, row: 0, isNew: true, context });
+  /** The question a compressor reads for each tool row: the latest user row before it. */
+  const questionsSeen = (messages: any[]) => {
+    let q: string | undefined;
+    const out: Array<string | undefined> = [];
+    for (const m of messages) {
+      if (m.role === 'user') q = m.content;
+      if (m.role === 'tool') out.push(q);
+    }
+    return out;
+  };
+
+  test('every tool row is preceded by its own question or by none; taken maps back to slot order', () => {
+    const slots = [
+      slot('a', 'tool', { question: 'q1', call: { name: 'n', arguments: '{}' } }),
+      slot('human text', 'user'),
+      slot('b', 'tool', { question: 'q1' }),
+      slot('c', 'tool', {}),
+      slot('d', 'tool', { question: 'q2' }),
+    ];
+    const { messages, taken } = toServiceMessages(slots);
+    expect(taken.map((t) => messages[t].content)).toEqual(['a', 'human text', 'b', 'c', 'd']);
+    const tools = messages.filter((m) => m.role === 'tool').map((m) => m.content);
+    const seen = questionsSeen(messages);
+    const byText = Object.fromEntries(tools.map((t, i) => [t, seen[i]]));
+    expect(byText).toEqual({ a: 'q1', b: 'q1', c: undefined, d: 'q2' });
   });
 });
