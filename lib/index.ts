@@ -28,7 +28,14 @@ export { RedisMemoStore, type MemoStore, type RedisLikeClient } from './memo';
 /** Reversible compression: where originals behind `hash=` markers are kept, and the router that serves them (REST and MCP). */
 export { headroomRetrieval, type HeadroomRetrieval } from './retrieval-router';
 export type { HeadroomRetrievalOptions, RetrievalAccess, RetrievalAuthorize } from './retrieval-options';
-export { LruRetrievalStore, RedisRetrievalStore, type LruRetrievalStoreOptions, type RedisRetrievalStoreOptions, type RedisRetrievalClient, type RedisRetrievalMulti } from './retrieval-store';
+export {
+  LruRetrievalStore,
+  RedisRetrievalStore,
+  type LruRetrievalStoreOptions,
+  type RedisRetrievalStoreOptions,
+  type RedisRetrievalClient,
+  type RedisRetrievalMulti,
+} from './retrieval-store';
 export { contentHash, ANY_OWNER, type RetrievalStore, type RetrievalRecord, type StoredRetrieval } from './ccr';
 /** The `/v1/compress` contract, for writing a `compressor` of your own. */
 export type { CompressRequest, CompressResponse, CompressFunction, ContractMessage, CompressConfig } from './contract';
