@@ -26,6 +26,9 @@ interface Totals {
   tokensBefore: number;
   tokensAfter: number;
   withMarker: number;
+  /** Items of the cases with a reachable marker, and how many of them the query alone brings back. */
+  markerItems: number;
+  queryAlone: number;
 }
 
 const KIND_LABEL: Record<Kind, string> = {
@@ -43,7 +46,19 @@ const PRESENT_GOAL = 0.95;
 const RETRIEVAL_GOAL = 1;
 
 function totals(scores: CaseScore[]): Totals {
-  const t: Totals = { cases: 0, items: 0, present: 0, casesComplete: 0, withRetrieval: 0, withQuery: 0, tokensBefore: 0, tokensAfter: 0, withMarker: 0 };
+  const t: Totals = {
+    cases: 0,
+    items: 0,
+    present: 0,
+    casesComplete: 0,
+    withRetrieval: 0,
+    withQuery: 0,
+    tokensBefore: 0,
+    tokensAfter: 0,
+    withMarker: 0,
+    markerItems: 0,
+    queryAlone: 0,
+  };
   for (const s of scores) {
     const items = s.case.answerItems.length;
     t.cases++;
@@ -55,6 +70,10 @@ function totals(scores: CaseScore[]): Totals {
     t.tokensBefore += s.tokensBefore;
     t.tokensAfter += s.tokensAfter;
     if (s.markers > s.foreignMarkers) t.withMarker++;
+    if (s.queryAloneMissing !== null) {
+      t.markerItems += items;
+      t.queryAlone += items - s.queryAloneMissing;
+    }
   }
   return t;
 }
@@ -73,6 +92,7 @@ function row(label: string, t: Totals, savedGoal: number | undefined): string {
     mark(t.withRetrieval / t.items, RETRIEVAL_GOAL),
     mark(t.withQuery / t.items, RETRIEVAL_GOAL),
     `${t.withMarker}/${t.cases}`,
+    t.markerItems === 0 ? '–' : pct(t.queryAlone / t.markerItems),
     `${t.tokensBefore.toLocaleString('en-US')} → ${t.tokensAfter.toLocaleString('en-US')}`,
     savedGoal === undefined ? pct(saved) : `${mark(saved, savedGoal)} (goal ≥ ${pct(savedGoal)})`,
   ].join(' | ');
@@ -91,12 +111,14 @@ export function renderReport(scores: CaseScore[], info: RunInfo): string {
       "An item (a JSON row's id value, or a whole line; blanks squeezed) is **present** when it is in the compressed text; " +
       '**with retrieval** when present, or a `hash=` marker in the compressed text names this output (`contentHash(original)`) and the item is in the original; ' +
       "**with retrieval + query** when present, or that marker's original filtered by the case's `query` (`filterOriginal`) holds it. " +
-      '"marker" counts the cases whose compressed text carries a marker naming their own output. Tokens: o200k (`tokenCounterFor(\'gpt-4o\')`), saved = 1 − Σafter/Σbefore.',
+      '"marker" counts the cases whose compressed text carries a marker naming their own output; "query alone" is, over those cases, the share of *all* answer items (present or not) that retrieving with the query returns, which tests the query path even when nothing was missing. Tokens: o200k (`tokenCounterFor(\'gpt-4o\')`), saved = 1 − Σafter/Σbefore.',
     '',
   );
   out.push(`Goals: present ≥ ${pct(PRESENT_GOAL)} of items; with retrieval ${pct(RETRIEVAL_GOAL)}; tokens saved ≥ 80% on JSON arrays and ≥ 70% on logs.`, '');
-  out.push('| kind | cases | items | present w/o retrieval | cases fully answerable | with retrieval | with retrieval + query | marker | tokens before → after | tokens saved |');
-  out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  out.push(
+    '| kind | cases | items | present w/o retrieval | cases fully answerable | with retrieval | with retrieval + query | marker | query alone | tokens before → after | tokens saved |',
+  );
+  out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const kind of kinds) out.push(`| ${row(KIND_LABEL[kind], totals(scores.filter((s) => s.case.kind === kind)), SAVED_GOAL[kind])} |`);
   out.push(`| ${row('**overall**', totals(scores), undefined)} |`, '');
   const failed = scores.filter((s) => s.error !== null);

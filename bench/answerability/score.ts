@@ -22,6 +22,11 @@ export interface CaseScore {
   /** Retrieval hashes in the compressed text; how many of them name something other than this output. */
   markers: number;
   foreignMarkers: number;
+  /**
+   * Answer items the query alone would not bring back (of all items, present or not), when a marker
+   * reached the original; null otherwise. Tests the query path even where nothing was missing.
+   */
+  queryAloneMissing: number | null;
   /** Rows/lines `filterOriginal` returned for the query (null: no marker reached the original). */
   queryMatched: number | null;
   /** `compress()` threw: scored as the original passed through. */
@@ -86,11 +91,13 @@ export function scoreCase(c: AnswerCase, store: OriginalStore, counter: TokenCou
   const missingWithRetrieval = missing.filter((item) => inOriginal === null || !inOriginal.has(item, c.itemKind));
   let missingWithQuery = missing;
   let queryMatched: number | null = null;
+  let queryAloneMissing: number | null = null;
   if (original !== null) {
     const filtered = filterOriginal(original, c.query);
     queryMatched = filtered.matched;
     const inFiltered = new Haystack(filtered.content);
     missingWithQuery = missing.filter((item) => !inFiltered.has(item, c.itemKind));
+    queryAloneMissing = c.answerItems.filter((item) => !inFiltered.has(item, c.itemKind)).length;
   }
   return {
     case: c,
@@ -101,6 +108,7 @@ export function scoreCase(c: AnswerCase, store: OriginalStore, counter: TokenCou
     missingWithQuery,
     markers,
     foreignMarkers: foreign,
+    queryAloneMissing,
     queryMatched,
     error,
   };
