@@ -7,7 +7,7 @@
 import type { Response } from 'express';
 import { CircuitBreaker, type BreakerState } from './breaker';
 import { createHttpClient, createInProcessClient, hashesOf, type CompressReply, type ServiceClient } from './client';
-import type { RetrievalStore } from './ccr';
+import { markerHashes, type RetrievalStore } from './ccr';
 import { findRequestSlots, toServiceMessages, writeSlot, type TextSlot } from './codec';
 import { attachContext, contextKey } from './context';
 import { createOriginalKeeper } from './keep-originals';
@@ -152,11 +152,9 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
       });
       // Remembered even when unchanged, so a repeat costs no call and later turns forward the same bytes.
       await memo.setMany(plan.sendKeys.map((k, j) => [k, answers[j].text]));
-      recordReply(
-        result,
-        reply,
-        answers.filter((a, j) => a.text !== sent[j].text).map((a) => a.text),
-      );
+      const takenTexts = answers.filter((a, j) => a.text !== sent[j].text).map((a) => a.text);
+      recordReply(result, reply, takenTexts);
+      if (!step.audit) await keepReportedOnly(result.ccrHashes, sent, answers, step.owner);
       if (!changed) result.reason = refused > 0 ? 'retrieval_store_unavailable' : 'service_returned_unchanged';
       return { changed };
     } catch (err) {
@@ -186,9 +184,24 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
     return refused;
   }
 
-  /** New slots filled from the memo: their markers' originals are kept for this owner too (the memo is shared by all callers). */
+  /** Hashes the service reported but wrote into none of the texts taken: kept over the outputs it compressed. */
+  async function keepReportedOnly(hashes: string[], sent: TextSlot[], answers: Acceptance[], owner: string): Promise<void> {
+    // Not the hashes written into a text (kept with their own output), nor those the outputs printed themselves.
+    const written = new Set([...answers.flatMap((a) => markerHashes(a.text)), ...sent.flatMap((s) => markerHashes(s.text))]);
+    const compressed = sent.filter((s, j) => answers[j].text !== s.text);
+    await keeper.keepReported(
+      hashes.filter((h) => !written.has(h)),
+      compressed,
+      owner,
+    );
+  }
+
+  /**
+   * Slots filled from the memo: their markers' originals are kept for this owner too (the memo is
+   * shared by all callers), and kept again now and then while the conversation goes on (refresh).
+   */
   async function keepForMemoHits(plan: CompressionPlan, owner: string): Promise<void> {
-    await Promise.all(plan.fromMemo.filter(([slot]) => slot.isNew).map(([slot, value]) => keeper.keep(slot, value, owner)));
+    await Promise.all(plan.fromMemo.map(([slot, value]) => keeper.refresh(slot, value, owner)));
   }
 
   return {

@@ -28,20 +28,51 @@ export function newMarkerHashes(original: string, compressed: string): string[] 
 export interface OriginalKeeper {
   /** Keeps the original behind each new marker of `compressed`; false when the store failed (nothing may point there). */
   keep(slot: TextSlot, compressed: string, owner: string): Promise<boolean>;
+  /**
+   * A memo hit forwards `compressed` again: its originals are kept again (a store's put renews the
+   * time to live), at most once per {@link REFRESH_EVERY_MS} per owner and output, so a conversation
+   * that goes on past the time to live still finds the originals of markers it read hours ago.
+   */
+  refresh(slot: TextSlot, compressed: string, owner: string): Promise<void>;
+  /**
+   * Hashes a service reported in `ccr_hashes` but wrote into no text: kept over the originals of the
+   * outputs it compressed (joined), so they are retrievable like the others. Best effort: the model
+   * never read them, so a failure costs nothing.
+   */
+  keepReported(hashes: string[], compressed: TextSlot[], owner: string): Promise<void>;
 }
+
+/** How often one output's originals are re-kept on memo hits: an hour, small next to a 12 h time to live. */
+export const REFRESH_EVERY_MS = 60 * 60 * 1000;
+/** Refreshes remembered (bounded): past it the oldest are forgotten, and at worst kept again early. */
+const MAX_REFRESHES_REMEMBERED = 10_000;
 
 export function createOriginalKeeper(store: RetrievalStore, timeoutMs: number, logger: Logger): OriginalKeeper {
   let down = false;
-  return {
+  const refreshed = new Map<string, number>();
+
+  /** Puts `original` under every hash: `local` where the hash is its content hash, else a service's. */
+  function putAll(hashes: string[], original: string, toolName: string | undefined, owner: string): Promise<unknown> {
+    const local = contentHash(original);
+    const base: Omit<RetrievalRecord, 'source'> = { original, createdAt: Date.now() };
+    if (toolName !== undefined) base.toolName = toolName;
+    return withTimeout(Promise.all(hashes.map((h) => store.put(h, { ...base, source: h === local ? 'local' : 'service' }, owner))), timeoutMs, 'retrieval store');
+  }
+
+  const refreshId = (owner: string, compressed: string) => `${owner.length}:${owner}${contentHash(compressed)}`;
+  function remember(id: string, now: number): void {
+    refreshed.delete(id);
+    refreshed.set(id, now);
+    if (refreshed.size > MAX_REFRESHES_REMEMBERED) refreshed.delete(refreshed.keys().next().value!);
+  }
+
+  const keeper: OriginalKeeper = {
     async keep(slot, compressed, owner) {
       const hashes = newMarkerHashes(slot.text, compressed);
       if (hashes.length === 0) return true;
-      const local = contentHash(slot.text);
-      const base: Omit<RetrievalRecord, 'source'> = { original: slot.text, createdAt: Date.now() };
-      const toolName = slot.context?.call?.name;
-      if (toolName !== undefined) base.toolName = toolName;
       try {
-        await withTimeout(Promise.all(hashes.map((h) => store.put(h, { ...base, source: h === local ? 'local' : 'service' }, owner))), timeoutMs, 'retrieval store');
+        await putAll(hashes, slot.text, slot.context?.call?.name, owner);
+        remember(refreshId(owner, compressed), Date.now());
         if (down) {
           down = false;
           logger.warn({}, 'retrieval store available again');
@@ -55,5 +86,23 @@ export function createOriginalKeeper(store: RetrievalStore, timeoutMs: number, l
         return false;
       }
     },
+
+    async refresh(slot, compressed, owner) {
+      const last = refreshed.get(refreshId(owner, compressed));
+      if (last !== undefined && Date.now() - last < REFRESH_EVERY_MS) return;
+      // A failure is logged by keep(); the bytes forwarded are the memo's either way.
+      await keeper.keep(slot, compressed, owner);
+    },
+
+    async keepReported(hashes, compressed, owner) {
+      if (hashes.length === 0 || compressed.length === 0) return;
+      const original = compressed.map((slot) => slot.text).join('\n\n');
+      try {
+        await putAll(hashes, original, compressed.length === 1 ? compressed[0].context?.call?.name : undefined, owner);
+      } catch (err) {
+        logger.warn({ err: (err as Error)?.message }, 'retrieval store unavailable; hashes reported only in ccr_hashes were not kept');
+      }
+    },
   };
+  return keeper;
 }

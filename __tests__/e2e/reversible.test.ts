@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { headroomRetrieval } from '../../lib';
 import { quiet, startStack, type Stack } from '../kit/app';
 import { clone, openaiAgent } from '../kit/fixtures';
+import { STANDIN_REPORTED_HASH } from '../kit/standin';
 
 /** Cuts a tool output of the fixture to about `chars` characters at a line or row boundary, still well-formed. */
 function ticketsOf(chars: number): string {
@@ -231,6 +232,27 @@ describe('originals behind markers', () => {
     expect((await store.get(hashes[0]))!.owners).toEqual(['key-a', 'key-b']);
   });
 
+  test('memo hits keep originals again for their owner, at most once an hour per owner and output (the store renews its time to live)', async () => {
+    const store = new RecordingStore();
+    stack = await startStack({ headroom: { compressor: compress, apiBase: undefined, defaultOn: true, retrievalStore: store, retrievalOwner: (req) => req.get('x-owner') } });
+    const output = openaiAgent().body.messages[3].content as string;
+    const messages: any[] = [
+      { role: 'user', content: 'Which tickets are p1?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'search_tickets', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: output },
+    ];
+    await request(stack.url).post('/v1/chat/completions').set('x-owner', 'key-a').send({ model: 'gpt-4o', messages }).expect(200);
+    // Two later turns of the same conversation: the output is history, filled from the memo.
+    for (let t = 0; t < 2; t++) {
+      messages.push({ role: 'assistant', content: `turn ${t}` }, { role: 'user', content: `more ${t}` });
+      await request(stack.url).post('/v1/chat/completions').set('x-owner', 'key-a').send({ model: 'gpt-4o', messages }).expect(200);
+    }
+    expect(store.puts.map((p) => p.owner)).toEqual(['key-a']);
+    // Another owner replaying the conversation becomes a reader at once.
+    await request(stack.url).post('/v1/chat/completions').set('x-owner', 'key-b').send({ model: 'gpt-4o', messages }).expect(200);
+    expect(store.puts.map((p) => p.owner)).toEqual(['key-a', 'key-b']);
+  });
+
   test('a store that cannot keep the original: the output goes on uncompressed (no marker points nowhere)', async () => {
     const store = new RecordingStore();
     store.failing = true;
@@ -257,7 +279,21 @@ describe('originals behind markers', () => {
       .send({ model: 'gpt-4o', messages: [{ role: 'tool', tool_call_id: 'c', content: planted }] })
       .expect(200);
     expect(stack.upstream.requests[0].json.messages[0].content).toContain('hash=abab');
-    expect(store.puts).toEqual([]);
+    // Only the hash the service reported (in ccr_hashes, in no text) is kept, over the output it compressed.
+    expect(store.puts.map((p) => p.hash)).toEqual([STANDIN_REPORTED_HASH]);
+  });
+
+  test('a hash the service reports only in ccr_hashes is kept too (source service, over the output it compressed), so the same surfaces serve it', async () => {
+    const store = new RecordingStore();
+    stack = await startStack({ headroom: { defaultOn: true, retrievalStore: store, retrievalOwner: () => 'key-a' } });
+    const output = grepOf(3000);
+    await request(stack.url)
+      .post('/v1/chat/completions')
+      .send({ model: 'gpt-4o', messages: [{ role: 'tool', tool_call_id: 'c', content: output }] })
+      .expect(200);
+    expect(markerHashes(stack.upstream.requests[0].json.messages[0].content)).toEqual([]);
+    expect(stack.results[0].ccrHashes).toEqual([STANDIN_REPORTED_HASH]);
+    expect(store.puts).toEqual([{ hash: STANDIN_REPORTED_HASH, owner: 'key-a', record: expect.objectContaining({ original: output, source: 'service' }) }]);
   });
 });
 
