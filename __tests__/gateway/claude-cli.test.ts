@@ -5,15 +5,13 @@
  * answers: the CLI runs the command for real, sends its output back as a tool_result through the
  * gateway, and prints the final text.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { StandInRequest } from '../../examples/gateway/upstream-standin';
 import { ANTHROPIC_KEY, startGatewayStack, type GatewayStack } from './helpers';
 import { toolRows } from '../kit/service-rows';
+import { runClaude } from './claude-runner';
 
-const CLAUDE = join(__dirname, '..', '..', 'node_modules', '.bin', 'claude');
+const ARGS = ['-p', 'Print 1200 numbered lines with Bash, then tell me how many there were.', '--allowedTools', 'Bash'];
+
 const FINAL = 'FINAL-ANSWER: the command printed 1200 lines.';
 /** About 11 KB of output: well past the default minTokens (1000). */
 const COMMAND = "seq 1 1200 | sed 's/^/line /'";
@@ -33,45 +31,6 @@ function scriptUpstream(stack: GatewayStack): void {
     if (hasToolResult(r)) return { text: FINAL };
     return { toolUse: { id: 'toolu_cli_0001', name: 'Bash', input: { command: COMMAND, description: 'Print 1200 numbered lines' } } };
   };
-}
-
-function runClaude(baseUrl: string, token: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const home = mkdtempSync(join(tmpdir(), 'claude-home-'));
-  const work = mkdtempSync(join(tmpdir(), 'claude-work-'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(CLAUDE, ['-p', 'Print 1200 numbered lines with Bash, then tell me how many there were.', '--allowedTools', 'Bash'], {
-      cwd: work,
-      // A clean environment: nothing of the developer's own Claude setup or keys leaks in.
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: home,
-        ANTHROPIC_BASE_URL: baseUrl,
-        ANTHROPIC_AUTH_TOKEN: token,
-        DISABLE_AUTOUPDATER: '1',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        DISABLE_BUG_COMMAND: '1',
-        CI: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      rmSync(home, { recursive: true, force: true });
-      rmSync(work, { recursive: true, force: true });
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 function describeTraffic(stack: GatewayStack): string {
@@ -95,7 +54,7 @@ test('claude -p completes a Bash tool round through the gateway; the tool output
   scriptUpstream(stack);
   const { key } = await stack.generateKey({ key_alias: 'claude-code', guardrails: ['headroom-compression'], models: ['claude-*'] });
 
-  const run = await runClaude(stack.url, key);
+  const run = await runClaude({ args: ARGS, baseUrl: stack.url, token: key });
   const traffic = describeTraffic(stack);
   expect({ code: run.code, stderr: run.stderr, traffic }).toMatchObject({ code: 0 });
   expect(run.stdout).toContain(FINAL);
@@ -140,7 +99,7 @@ test('claude -p with the embedded compressor (no HEADROOM_API_BASE)', async () =
   scriptUpstream(stack);
   const { key } = await stack.generateKey({ key_alias: 'claude-code-embedded', guardrails: ['headroom-compression'] });
 
-  const run = await runClaude(stack.url, key);
+  const run = await runClaude({ args: ARGS, baseUrl: stack.url, token: key });
   expect({ code: run.code, stderr: run.stderr, traffic: describeTraffic(stack) }).toMatchObject({ code: 0 });
   expect(run.stdout).toContain(FINAL);
 

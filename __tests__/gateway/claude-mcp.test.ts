@@ -10,15 +10,14 @@
  * gateway's /mcp; turn 3 checks that tool_result (the refunded rows verbatim, exactly what the MCP
  * server answered: not compressed again) and answers. The `tools` the CLI sends never change.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StandInRequest } from '../../examples/gateway/upstream-standin';
+import { CLAUDE, runClaude, type ClaudeRun } from './claude-runner';
 import { startGatewayStack, type GatewayStack } from './helpers';
 import { QUESTION, REFUNDED_IDS, markerHash, mcpClient, mcpText, orders, ordersExport } from './retrieval-helpers';
 
-const CLAUDE = join(__dirname, '..', '..', 'node_modules', '.bin', 'claude');
 const RETRIEVE = 'mcp__headroom__headroom_retrieve';
 const BASH_ID = 'toolu_mcp_bash_0001';
 const RETRIEVE_ID = 'toolu_mcp_retrieve_0001';
@@ -60,43 +59,18 @@ function scriptUpstream(stack: GatewayStack): void {
   };
 }
 
-function runClaude(stack: GatewayStack, key: string, work: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const home = mkdtempSync(join(tmpdir(), 'claude-home-'));
-  const mcpConfig = join(home, 'mcp.json');
-  writeFileSync(mcpConfig, JSON.stringify({ mcpServers: { headroom: { type: 'http', url: `${stack.url}/mcp`, headers: { Authorization: `Bearer ${key}` } } } }));
-  const args = ['-p', `${QUESTION} Read orders.json with Bash.`, '--mcp-config', mcpConfig, '--strict-mcp-config', '--allowedTools', `Bash ${RETRIEVE}`];
-  return new Promise((resolve, reject) => {
-    const child = spawn(CLAUDE, args, {
-      cwd: work,
-      // A clean environment: nothing of the developer's own Claude setup or keys leaks in.
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: home,
-        ANTHROPIC_BASE_URL: stack.url,
-        ANTHROPIC_AUTH_TOKEN: key,
-        DISABLE_AUTOUPDATER: '1',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        DISABLE_BUG_COMMAND: '1',
-        CI: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      rmSync(home, { recursive: true, force: true });
-      resolve({ code, stdout, stderr });
-    });
+/** The CLI with the gateway's MCP server configured (`--mcp-config`, the virtual key as its bearer token), in `work`. */
+function runClaudeWithMcp(stack: GatewayStack, key: string, work: string): Promise<ClaudeRun> {
+  return runClaude({
+    args: ['-p', `${QUESTION} Read orders.json with Bash.`, '--strict-mcp-config', '--allowedTools', `Bash ${RETRIEVE}`],
+    baseUrl: stack.url,
+    token: key,
+    cwd: work,
+    setup: (home) => {
+      const mcpConfig = join(home, 'mcp.json');
+      writeFileSync(mcpConfig, JSON.stringify({ mcpServers: { headroom: { type: 'http', url: `${stack.url}/mcp`, headers: { Authorization: `Bearer ${key}` } } } }));
+      return ['--mcp-config', mcpConfig];
+    },
   });
 }
 
@@ -116,7 +90,7 @@ afterEach(async () => {
   const original = ordersExport();
   writeFileSync(join(work, 'orders.json'), original);
 
-  const run = await runClaude(stack, key, work);
+  const run = await runClaudeWithMcp(stack, key, work);
   const traffic = stack.upstream.requests.map((r) => `${r.method} ${r.path} tools=${r.json?.tools?.length ?? 0} results=${[...toolResults(r).keys()]}`).join('\n');
   expect({ code: run.code, stderr: run.stderr, traffic }).toMatchObject({ code: 0 });
   expect(run.stdout).toContain(FINAL);
