@@ -12,6 +12,7 @@
 import { isRetrievalToolName } from './ccr';
 import type { TextSlot } from './codec';
 import { isObject } from './decision';
+import { humanRequestText } from './human-text';
 
 export interface ToolContext {
   /** The latest human request before the output (its last {@link MAX_QUESTION_CHARS} characters). */
@@ -26,23 +27,6 @@ export const MAX_ARGUMENT_CHARS = 2000;
 const MAX_NAME_CHARS = 256;
 
 type Row = Record<string, unknown>;
-
-/** Claude Code wraps its own notes to the model in these; they are not what the human asked. */
-function isHumanText(text: string): boolean {
-  const t = text.trim();
-  return t.length > 0 && !(t.startsWith('<system-reminder>') && t.endsWith('</system-reminder>'));
-}
-
-/** The human text of a user row or `message` item, if it has any (a row of tool results only has none). */
-function humanText(content: unknown): string | undefined {
-  if (typeof content === 'string') return isHumanText(content) ? content : undefined;
-  if (!Array.isArray(content)) return undefined;
-  const texts: string[] = [];
-  for (const part of content) {
-    if (isObject(part) && (part.type === 'text' || part.type === 'input_text') && typeof part.text === 'string' && isHumanText(part.text)) texts.push(part.text);
-  }
-  return texts.length > 0 ? texts.join('\n') : undefined;
-}
 
 function boundedJson(value: unknown): string {
   if (typeof value === 'string') return value.slice(0, MAX_ARGUMENT_CHARS);
@@ -72,7 +56,7 @@ function scanMessages(messages: unknown[], calls: Map<string, CallSource>, quest
       if (Array.isArray(m.content)) {
         for (const b of m.content) if (isObject(b) && b.type === 'tool_use' && typeof b.id === 'string') calls.set(b.id, { name: b.name, args: b.input });
       }
-    } else if (m.role === 'user' && humanText(m.content) !== undefined) lastHuman = i;
+    } else if (m.role === 'user' && humanRequestText(m.content) !== undefined) lastHuman = i;
   }
 }
 
@@ -86,7 +70,7 @@ function scanInput(input: unknown[], calls: Map<string, CallSource>, questions: 
     const type = item.type;
     if (typeof type === 'string' && type.endsWith('_call') && typeof item.call_id === 'string') {
       calls.set(item.call_id, { name: item.name ?? type, args: item.arguments ?? item.input ?? item.action });
-    } else if ((type === 'message' || type === undefined) && item.role === 'user' && humanText(item.content) !== undefined) lastHuman = i;
+    } else if ((type === 'message' || type === undefined) && item.role === 'user' && humanRequestText(item.content) !== undefined) lastHuman = i;
   }
 }
 
@@ -112,7 +96,7 @@ export function attachContext(body: Record<string, unknown>, slots: TextSlot[]):
     }
     const context: ToolContext = {};
     const q = questions[slot.row];
-    const question = q === undefined ? undefined : humanText((rows[q] as Row).content);
+    const question = q === undefined ? undefined : humanRequestText((rows[q] as Row).content);
     if (question !== undefined) context.question = question.length > MAX_QUESTION_CHARS ? question.slice(-MAX_QUESTION_CHARS) : question;
     if (source && typeof source.name === 'string') context.call = { name: source.name.slice(0, MAX_NAME_CHARS), arguments: boundedJson(source.args) };
     slot.context = context;
