@@ -24,6 +24,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { contentHash } from '../../lib/ccr';
+import { MAX_QUERY_LENGTH, MAX_QUERY_TERMS, queryTerms } from '../../lib/retrieval-query';
 import { CHAINS, MAJORS, SEEDED_ORIGINAL, type Chain, type Mode } from './crash-targets';
 
 // ---------------------------------------------------------------------------------------------
@@ -903,6 +904,7 @@ describe('fixed worst cases, every chain', () => {
 // The retrieval router (REST and MCP) on every chain: generated hashes, queries and bodies.
 
 const SEEDED_HASH = contentHash(SEEDED_ORIGINAL);
+const withinQueryBounds = (q: string) => q.length <= MAX_QUERY_LENGTH && queryTerms(q).length <= MAX_QUERY_TERMS;
 
 /** GETs a path on a fresh connection; resolves with what happened. */
 function get(port: number, urlPath: string): Promise<Outcome> {
@@ -924,6 +926,7 @@ test('retrieval: generated hashes, queries, REST bodies and MCP calls never cras
     fc.string({ maxLength: 80 }),
     fc.string({ unit: 'grapheme', maxLength: 40 }),
     fc.string({ minLength: 900, maxLength: 1200 }),
+    fc.array(fc.constantFrom('ord_1', 'paid', 'x'), { minLength: 25, maxLength: 40 }).map((words) => words.join(' ')),
   );
   const restBody = fc.oneof(fc.record({ hash, query: fc.option(query, { nil: undefined }) }), fc.jsonValue({ maxDepth: 4 }));
   const mcpBody = fc.oneof(
@@ -951,8 +954,8 @@ test('retrieval: generated hashes, queries, REST bodies and MCP calls never cras
         o = await post(port, r.kind === 'rest' ? '/v1/retrieve' : '/mcp', headers, Buffer.from(JSON.stringify(r.body) ?? 'null'), 5000);
       }
       if (o.kind !== 'response' || o.status >= 500) problems.push(`${chain}/e${major} ${JSON.stringify(r).slice(0, 200)}: ${JSON.stringify(o).slice(0, 300)}`);
-      // The seeded hash is always found, with any query within the 1,000-character bound.
-      else if (r.kind === 'get' && r.hash === SEEDED_HASH && (r.query === undefined || r.query.length <= 1000) && o.status !== 200)
+      // The seeded hash is always found, with any query within the bounds (1,000 characters, 32 terms).
+      else if (r.kind === 'get' && r.hash === SEEDED_HASH && (r.query === undefined || withinQueryBounds(r.query)) && o.status !== 200)
         problems.push(`${chain}/e${major} seeded hash not found: ${o.status} ${o.text.slice(0, 200)}`);
     }),
     { numRuns: 150 },
