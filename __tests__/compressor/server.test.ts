@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { request as undiciRequest } from 'undici';
 import type { CompressFunction } from '../../lib/contract';
 import { CompressorError, createCompressorServer } from '../../lib/compressor';
+import { contentHash } from '../../lib/ccr';
 import { recorded } from './fixtures';
 
 const servers: Server[] = [];
@@ -109,9 +110,11 @@ describe('POST /v1/compress', () => {
 
   it('answers 405 to other methods and 404 elsewhere', async () => {
     expect((await fetch(`${base}/v1/compress`)).status).toBe(405);
-    const missing = await fetch(`${base}/v1/retrieve/0123456789abcdef01234567`);
+    const missing = await fetch(`${base}/v1/nothing-here`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { type: 'not_found', message: 'not found' } });
+    // An unknown hash: the retrieval routes' own 404 (in Headroom's error shape).
+    expect((await fetch(`${base}/v1/retrieve/0123456789abcdef01234567`)).status).toBe(404);
   });
 
   it('never fails with 5xx and stays up, whatever bytes or JSON it is sent', async () => {
@@ -182,5 +185,39 @@ describe('limits and failures', () => {
     const denied = await post(base, compressBody);
     expect(denied).toEqual({ status: 401, json: { error: 'unauthorized' } });
     expect((await post(base, compressBody, { authorization: 'Bearer s3cret' })).status).toBe(200);
+  });
+});
+
+describe('retrieval: the server keeps the originals behind the markers it writes', () => {
+  it('GET and POST /v1/retrieve answer in Headroom shape for every hash in ccr_hashes; with query, only matching rows', async () => {
+    const base = await start();
+    const { json } = await post(base, compressBody);
+    expect(json.ccr_hashes.length).toBeGreaterThan(0);
+    const tools = agent.messages.filter((m) => m.role === 'tool').map((m) => m.content as string);
+    for (const hash of json.ccr_hashes as string[]) {
+      const got = await fetch(`${base}/v1/retrieve/${hash}`);
+      expect(got.status).toBe(200);
+      const body = (await got.json()) as { hash: string; original_content: string };
+      expect(body.hash).toBe(hash);
+      expect(tools).toContain(body.original_content);
+    }
+    const tickets = tools.find((t) => t.startsWith('{"tickets"'))!;
+    const hash = (json.ccr_hashes as string[]).find((h) => h === contentHash(tickets))!;
+    const q = await fetch(`${base}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hash, query: 'T-5011' }) });
+    const queried = (await q.json()) as { original_content: string; matched_count: number };
+    expect(queried.matched_count).toBe(1);
+    expect(JSON.parse(queried.original_content)[0].id).toBe('T-5011');
+    expect((await fetch(`${base}/v1/retrieve/${'f'.repeat(24)}`)).status).toBe(404);
+  });
+
+  it('with a token, retrieval needs it too; retrievalStore: false keeps nothing', async () => {
+    const base = await start({ token: 's3cret' });
+    const { json } = await post(base, compressBody, { authorization: 'Bearer s3cret' });
+    const hash = json.ccr_hashes[0];
+    expect((await fetch(`${base}/v1/retrieve/${hash}`)).status).toBe(401);
+    expect((await fetch(`${base}/v1/retrieve/${hash}`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+    const bare = await start({ retrievalStore: false });
+    const again = await post(bare, compressBody);
+    expect((await fetch(`${bare}/v1/retrieve/${again.json.ccr_hashes[0]}`)).status).toBe(404);
   });
 });

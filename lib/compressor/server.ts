@@ -8,6 +8,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { CompressFunction, CompressRequest, CompressResponse } from '../contract';
+import { contentHash, type RetrievalStore } from '../ccr';
+import { headroomRetrieval } from '../retrieval-router';
+import { LruRetrievalStore } from '../retrieval-store';
 import { compress as embeddedCompress } from './compress';
 import { CompressorError, compressionTimeout, invalidRequest } from './errors';
 import { validateCompressRequest } from './validate';
@@ -21,6 +24,13 @@ export interface CompressorServerOptions {
   maxBodyBytes?: number;
   /** When set, requests must carry `Authorization: Bearer <token>` (else 401 `{"error":"unauthorized"}`). */
   token?: string;
+  /**
+   * Where the originals behind the markers it writes are kept, served at `GET /v1/retrieve/{hash}` and
+   * `POST /v1/retrieve` as Headroom's service serves them (to loopback callers, or to bearers of
+   * `token`), so a client other than this package's middleware never gets a marker that points nowhere.
+   * `false`: keep nothing (404). Default: an in-process `LruRetrievalStore` (64 MiB, 12 h).
+   */
+  retrievalStore?: RetrievalStore | false;
 }
 
 const DEFAULT_TIME_LIMIT_MS = 30_000;
@@ -182,6 +192,39 @@ interface Settings {
   timeLimitMs: number;
   maxBodyBytes: number;
   token: string | undefined;
+  store: RetrievalStore | undefined;
+}
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** The texts a marker can stand for: tool rows' content and `tool_result` blocks, strings or text parts. */
+function toolTexts(request: CompressRequest): string[] {
+  const out: string[] = [];
+  const addParts = (content: unknown) => {
+    if (typeof content === 'string') out.push(content);
+    else if (Array.isArray(content))
+      for (const p of content) if (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string') out.push((p as { text: string }).text);
+  };
+  for (const m of request.messages) {
+    if (m.role === 'tool' || m.role === 'function') addParts(m.content);
+    else if (m.role === 'user' && Array.isArray(m.content)) {
+      for (const b of m.content) if (b && typeof b === 'object' && (b as { type?: unknown }).type === 'tool_result') addParts((b as { content?: unknown }).content);
+    }
+  }
+  return out;
+}
+
+/** Keeps the original of every text whose content hash the reply lists. A store failure costs the caller nothing here. */
+async function keepOriginals(store: RetrievalStore, request: CompressRequest, result: CompressResponse): Promise<void> {
+  const hashes = new Set(result.ccr_hashes ?? []);
+  if (hashes.size === 0) return;
+  const now = Date.now();
+  await Promise.all(
+    toolTexts(request)
+      .map((text) => [contentHash(text), text] as const)
+      .filter(([hash]) => hashes.has(hash))
+      .map(([hash, original]) => store.put(hash, { original, source: 'local', createdAt: now }, '*').catch(() => undefined)),
+  );
 }
 
 async function handleCompress(req: http.IncomingMessage, res: http.ServerResponse, options: Settings): Promise<void> {
@@ -197,6 +240,7 @@ async function handleCompress(req: http.IncomingMessage, res: http.ServerRespons
     return;
   }
   const result = await runWithTimeLimit(options.compress, request, options.timeLimitMs);
+  if (options.store) await keepOriginals(options.store, request, result);
   sendJson(res, 200, result);
 }
 
@@ -217,7 +261,18 @@ export function createCompressorServer(options: CompressorServerOptions = {}): h
     timeLimitMs: options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     token: options.token,
+    store: options.retrievalStore === false ? undefined : (options.retrievalStore ?? new LruRetrievalStore()),
   };
+  const token = options.token;
+  const retrieval = settings.store
+    ? headroomRetrieval({
+        store: settings.store,
+        mcp: false,
+        logger: quiet,
+        // With a token, its bearers read; without, loopback callers (the router's default), as Headroom's service.
+        ...(token !== undefined ? { authorize: (req) => (authorized(req, token) ? { all: true } : false) } : {}),
+      })
+    : undefined;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
@@ -240,9 +295,16 @@ export function createCompressorServer(options: CompressorServerOptions = {}): h
       });
       return;
     }
-    // This compressor keeps no originals, so there is nothing to retrieve.
-    sendJson(res, 404, errorBody('not_found', 'not found'));
-    req.resume();
+    const notFound = () => {
+      sendJson(res, 404, errorBody('not_found', 'not found'));
+      req.resume();
+    };
+    if (retrieval && (path === '/v1/retrieve' || path.startsWith('/v1/retrieve/'))) {
+      // The router reads only node's own request and response: it runs here without Express.
+      retrieval(req as never, res as never, notFound);
+      return;
+    }
+    notFound();
   });
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
