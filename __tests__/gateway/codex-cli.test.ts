@@ -16,19 +16,16 @@
  *  - each turn's forwarded `input` begins with the previous turn's (the compressed output is
  *    replayed from the memo, so the provider's prompt cache keeps hitting).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listenOnLoopback } from '../kit/listen';
 import { functionCallItem, messageItem, reasoningItem, startResponsesUpstream, type ResponsesUpstream } from '../kit/responses-upstream';
+import { CODEX_MODEL as MODEL, codexConfig, codexEvents, killCodex, runCodex, startTrapProxy } from './codex-runner';
 import { OPENAI_KEY, startGatewayStack, type GatewayStack } from './helpers';
 import { toolRows } from '../kit/service-rows';
 
-const CODEX = join(__dirname, '..', '..', 'node_modules', '.bin', 'codex');
-/** In the CLI's bundled model catalog (`codex debug models --bundled`), so it runs with real model metadata, not the fallback. */
-const MODEL = 'gpt-5.5';
 const FINAL = 'CODEX-DONE: 12 orders were refunded.';
 const BIG_CALL = 'call_orders_0001';
 const SMALL_CALL = 'call_count_0002';
@@ -128,132 +125,10 @@ async function startTap(target: string): Promise<{ url: string; seen: Seen[]; cl
   return { url: bound.url, seen, close: bound.close };
 }
 
-/** An HTTP(S) proxy that refuses everything and records who asked: anything Codex tries to reach besides the gateway. */
-async function startTrapProxy(): Promise<{ url: string; attempts: string[]; close(): Promise<void> }> {
-  const attempts: string[] = [];
-  const server = http.createServer((req, res) => {
-    attempts.push(`${req.method} ${req.url}`);
-    res.writeHead(403);
-    res.end();
-  });
-  server.on('connect', (req, socket) => {
-    attempts.push(`CONNECT ${req.url}`);
-    socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
-  });
-  const bound = await listenOnLoopback(server);
-  return { url: bound.url, attempts, close: bound.close };
-}
-
-/**
- * `$CODEX_HOME/config.toml`: the gateway as a custom Responses provider, no approvals, no sandbox
- * (Codex's Linux sandbox is bubblewrap, which needs unprivileged user namespaces that many CI
- * containers refuse; the commands are the test's own and only read `orders.json`), no retries (a
- * failure shows at once), and nothing that phones home: analytics off (ab.chatgpt.com), plugins
- * off (github.com, api.github.com, chatgpt.com), no update check. The trap proxy checks it.
- */
-function codexConfig(baseUrl: string): string {
-  return [
-    `model = "${MODEL}"`,
-    'model_provider = "gateway"',
-    'approval_policy = "never"',
-    'sandbox_mode = "danger-full-access"',
-    'check_for_update_on_startup = false',
-    '',
-    '[analytics]',
-    'enabled = false',
-    '',
-    '[features]',
-    'plugins = false',
-    '',
-    '[model_providers.gateway]',
-    'name = "Headroom gateway"',
-    `base_url = "${baseUrl}/v1"`,
-    'wire_api = "responses"',
-    'env_key = "GATEWAY_KEY"',
-    'request_max_retries = 0',
-    'stream_max_retries = 0',
-    '',
-  ].join('\n');
-}
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-let child: ChildProcess | undefined;
-/** Kills Codex and everything it started (its own process group). */
-function killChild(): void {
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-function runCodex(opts: { home: string; work: string; key: string; proxy: string; prompt: string }): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    child = spawn(CODEX, ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '--ephemeral', '--json', '--color', 'never', opts.prompt], {
-      cwd: opts.work,
-      // A clean environment: nothing of the developer's own Codex setup or keys leaks in.
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: opts.home,
-        CODEX_HOME: opts.home,
-        GATEWAY_KEY: opts.key,
-        HTTP_PROXY: opts.proxy,
-        HTTPS_PROXY: opts.proxy,
-        ALL_PROXY: opts.proxy,
-        http_proxy: opts.proxy,
-        https_proxy: opts.proxy,
-        all_proxy: opts.proxy,
-        NO_PROXY: '127.0.0.1,localhost',
-        no_proxy: '127.0.0.1,localhost',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c) => (stdout += c));
-    child.stderr!.on('data', (c) => (stderr += c));
-    const timer = setTimeout(killChild, 45_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
-
-/** The JSONL events of `codex exec --json`. */
-function eventsOf(stdout: string): any[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => {
-      try {
-        return JSON.parse(l);
-      } catch {
-        return undefined;
-      }
-    })
-    .filter(Boolean);
-}
-
 const dirs: string[] = [];
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  killChild();
+  killCodex();
   for (const close of closers.reverse()) await close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -283,7 +158,7 @@ test('codex exec runs a shell tool round through the gateway: output compressed 
   expect({ code: run.code, signal: run.signal, stderr: run.stderr.slice(-4000), traffic }).toMatchObject({ code: 0, signal: null });
 
   // Codex ran both commands for real and printed the model's answer.
-  const events = eventsOf(run.stdout);
+  const events = codexEvents(run.stdout);
   const commands = events.filter((e) => e.type === 'item.completed' && e.item?.type === 'command_execution').map((e) => e.item);
   expect(commands.map((c) => [c.command, c.exit_code])).toEqual([
     [expect.stringContaining('cat orders.json'), 0],
