@@ -13,6 +13,7 @@ import { contentHash } from '../ccr';
 import { TextKeyedCache } from './cache';
 import type { ToolOutputContext } from './context';
 import { ContentKind, detectKind } from './detect';
+import { splitFraming } from './framing';
 import { compressJson } from './json';
 import { compressListing } from './listing';
 import { compressLog } from './log';
@@ -100,15 +101,18 @@ function specializedTransform(cleaned: string, kind: ContentKind, inputs: Transf
 
 function transformUncached(text: string, tokensBefore: number, options: TextCompressOptions, terms: readonly Term[]): TextTransformResult | null {
   const cleaned = cleanText(text);
-  const kind = detectKind(cleaned);
+  // A tool's header (Codex's `Chunk ID: …\nOutput:`) stays as it is; the kind is the kind of what follows.
+  const { head, body } = splitFraming(cleaned);
+  const kind = detectKind(body);
   // Code and prose are only cleaned up: they never carry a marker, so their hash is not computed.
   const retrievalHash = kind === 'code' || kind === 'text' ? undefined : contentHash(text);
   const matcher = terms.length > 0 ? new TermMatcher(terms) : undefined;
-  const specialized = specializedTransform(cleaned, kind, { targetRatio: options.targetRatio, matcher, retrievalHash });
-  if (specialized !== null && specialized.text !== text) {
-    const tokensAfter = countTokensCached(options.counter, specialized.text);
+  const specialized = specializedTransform(body, kind, { targetRatio: options.targetRatio, matcher, retrievalHash });
+  if (specialized !== null && head + specialized.text !== text) {
+    const compressed = head + specialized.text;
+    const tokensAfter = countTokensCached(options.counter, compressed);
     if (tokensAfter < tokensBefore) {
-      const result: TextTransformResult = { text: specialized.text, transform: specialized.transform, kind, tokensAfter };
+      const result: TextTransformResult = { text: compressed, transform: specialized.transform, kind, tokensAfter };
       if (specialized.marked) result.ccrHash = retrievalHash;
       return result;
     }
