@@ -14,12 +14,20 @@
  *   json   express → express.json({ limit: '64mb' }) → the same headroomCompression → proxy
  * (proxy: http-proxy-middleware with a keep-alive agent, mounted as the test kit and README mount it.)
  *
+ * Two more chains measure retrieval with a query beside the same normal traffic (the plain chain's):
+ * the gateway's retrieval store holds a ~20 MB JSON original (`{"meta":…,"data":{"tickets":[…]}}`)
+ * and a ~17 MB log, and the worst-case client sends, round robin, `GET /v1/retrieve/<hash>?query=…`:
+ * a selective and a broad query on the JSON, a selective one on the log.
+ *   retrieval       headroomRetrieval({ store }) as shipped (lib/retrieval-router.ts)
+ *   retrieval-sync  the baseline: a handler doing what the route did before the filter yielded,
+ *                   store.get → the synchronous `filterOriginal` → the same JSON body
+ *
  * Processes: this orchestrator (clients and the /health poller), one upstream (servers.ts's
  * `createUpstream`: reads every body, answers a small JSON 200, counts Content-Length mismatches),
  * and one gateway process per chain. Children run plain JavaScript transpiled into
  * node_modules/.cache/express-headroom-eventloop/ (as build.ts does for `npm run bench`).
  * A gateway that dies is reported as CRASHED, with the body in flight and its error; the run goes on
- * to the next chain. Every wait is bounded, and a deadline (`--deadline`, default 115 s) ends the
+ * to the next chain. Every wait is bounded, and a deadline (`--deadline`, default 180 s) ends the
  * run, writing what it has, whatever hangs.
  *
  * Output: a markdown table on stdout and in bench/results/eventloop-latest.md, with the command,
@@ -37,17 +45,24 @@ import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { tsFilesUnder } from './files';
 import { headroomCompression, type HeadroomResult } from '../lib';
+import { ANY_OWNER, contentHash } from '../lib/ccr';
 import { compress } from '../lib/compressor';
+import { filterOriginal } from '../lib/retrieval-query';
+import { headroomRetrieval } from '../lib/retrieval-router';
+import { LruRetrievalStore } from '../lib/retrieval-store';
 import { sendReady, serveParent, spawnChild, type Child } from './procs';
 import { createUpstream, takeCounters } from './servers';
 
-type ChainId = 'plain' | 'json' | 'json+verify';
-const CHAINS: ChainId[] = ['plain', 'json', 'json+verify'];
+type ChainId = 'plain' | 'json' | 'json+verify' | 'retrieval' | 'retrieval-sync';
+const CHAINS: ChainId[] = ['plain', 'json', 'json+verify', 'retrieval', 'retrieval-sync'];
 const CHAIN_LABEL: Record<ChainId, string> = {
   plain: 'headroomCompression → proxy',
   json: 'express.json → headroomCompression → proxy',
   'json+verify': 'express.json({ verify: headroom.verifyJson }) → headroomCompression → proxy',
+  retrieval: 'headroomRetrieval (a ~20 MB JSON and a ~17 MB log kept) beside headroomCompression → proxy',
+  'retrieval-sync': 'baseline: synchronous filterOriginal route (same store) beside headroomCompression → proxy',
 };
+const isRetrievalChain = (c: ChainId) => c === 'retrieval' || c === 'retrieval-sync';
 const RESOLUTION_MS = 10;
 const HEALTH_EVERY_MS = 20;
 
@@ -91,6 +106,7 @@ async function serverMain(chain: ChainId, upstreamUrl: string): Promise<void> {
   app.get('/health', (_req, res) => {
     res.type('text/plain').send('ok');
   });
+  const hashes = isRetrievalChain(chain) ? await mountRetrieval(app, chain, logger) : undefined;
   const headroom = headroomCompression({ compressor: compress, defaultOn: true, onResult, logger });
   if (chain === 'json') app.use(express.json({ limit: '64mb' }));
   if (chain === 'json+verify') app.use(express.json({ limit: '64mb', verify: headroom.verifyJson }));
@@ -146,7 +162,75 @@ async function serverMain(chain: ChainId, upstreamUrl: string): Promise<void> {
         server.close(() => resolve());
       }),
   );
-  sendReady({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pid: process.pid });
+  sendReady({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pid: process.pid, hashes });
+}
+
+/** The originals a retrieval chain keeps: deterministic, so every run serves the same bytes. */
+function retrievalOriginals(): { json: string; log: string } {
+  const statuses = ['open', 'pending', 'refunded', 'closed', 'escalated', 'resolved', 'on hold'];
+  const notes = ['card declined twice', 'duplicate charge on the invoice', 'waiting on customer', 'asked for a callback', 'shipping address changed', 'wrong size sent'];
+  const tags = ['billing', 'shipping', 'account', 'priority', 'refund', 'fraud-check'];
+  const tickets = [];
+  for (let i = 0; tickets.length < 80_000; i++) {
+    tickets.push({
+      id: 100_000 + i,
+      status: statuses[i % statuses.length],
+      customer: { name: `Customer ${i}`, email: `customer${i}@example.com`, plan: i % 3 === 0 ? 'pro' : 'free' },
+      created_at: new Date(Date.UTC(2024, 0, 1) + i * 61_000).toISOString(),
+      note: `${notes[(i * 5) % notes.length]} (ticket ${i}, "${tags[i % tags.length]}")`,
+      tags: [tags[i % tags.length], tags[(i * 3) % tags.length]],
+      amount: Math.round(((i * 7919) % 100_000) / 10) / 10,
+    });
+  }
+  const json = JSON.stringify({ meta: { page: 1, per_page: tickets.length, source: 'support-desk' }, data: { tickets, total: tickets.length } });
+  const levels = ['INFO', 'INFO', 'INFO', 'DEBUG', 'WARN', 'INFO', 'ERROR'];
+  const lines: string[] = [];
+  for (let i = 0; i < 210_000; i++) {
+    const level = levels[(i * 11) % levels.length];
+    const what = level === 'ERROR' ? (i % 5 === 0 ? 'disk full on /dev/sda1' : 'upstream timed out after 30000 ms') : `request ${i} served in ${(i * 37) % 500} ms`;
+    lines.push(`${new Date(Date.UTC(2024, 4, 1) + i * 250).toISOString()} ${level.padEnd(5)} worker-${i % 16} ${what} id=${(i * 2654435761) % 4294967296}`);
+  }
+  return { json, log: lines.join('\n') };
+}
+
+/** Keeps the originals and mounts the retrieval route (shipped or baseline); answers their hashes. */
+async function mountRetrieval(app: express.Express, chain: ChainId, logger: { debug(): void; info(): void; warn(): void; error(): void }): Promise<Record<string, string>> {
+  const { json, log } = retrievalOriginals();
+  const store = new LruRetrievalStore({ maxBytes: 512 * MB });
+  const hashes = { json: contentHash(json), log: contentHash(log), jsonBytes: String(json.length), logBytes: String(log.length) };
+  await store.put(hashes.json, { original: json, source: 'local', createdAt: Date.now(), toolName: 'list_tickets' }, ANY_OWNER);
+  await store.put(hashes.log, { original: log, source: 'local', createdAt: Date.now(), toolName: 'read_log' }, ANY_OWNER);
+  if (chain === 'retrieval') {
+    app.use(headroomRetrieval({ store, mcp: false, logger }));
+    return hashes;
+  }
+  // The route as it was: lookup, the synchronous filter, the same body.
+  app.get('/v1/retrieve/:hash', (req, res) => {
+    const query = typeof req.query.query === 'string' && req.query.query.trim() !== '' ? req.query.query : undefined;
+    store.get(req.params.hash, { count: true }).then((stored) => {
+      if (!stored) return void res.status(404).json({ error: { message: 'unknown or expired hash' } });
+      const { record } = stored;
+      const body: Record<string, unknown> = {
+        hash: req.params.hash,
+        original_content: record.original,
+        original_tokens: Math.ceil(record.original.length / 3),
+        original_item_count: record.originalItemCount ?? null,
+        compressed_item_count: record.compressedItemCount ?? null,
+        tool_name: record.toolName ?? null,
+        retrieval_count: stored.retrievalCount,
+      };
+      if (query !== undefined) {
+        const f = filterOriginal(record.original, query);
+        Object.assign(body, { original_content: f.content, query, matched_count: f.matched, total_count: f.total });
+      }
+      const text = JSON.stringify(body);
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('content-length', Buffer.byteLength(text));
+      res.setHeader('cache-control', 'no-store');
+      res.end(text);
+    }, logger.error);
+  });
+  return hashes;
 }
 
 async function upstreamMain(): Promise<void> {
@@ -217,6 +301,23 @@ function normalBody(): Body {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** The retrieval chains' worst case: queries over the kept originals (hashes from the gateway). */
+function retrievalRequests(hashes: Record<string, string>): Body[] {
+  const mb = (k: string) => `${(Number(hashes[k]) / MB).toFixed(1)} MB`;
+  const get = (name: string, hash: string, query: string): Body => ({
+    name,
+    method: 'GET',
+    path: `/v1/retrieve/${hash}?query=${encodeURIComponent(query)}`,
+    headers: {},
+    bytes: Buffer.alloc(0),
+  });
+  return [
+    get(`query on ${mb('jsonBytes')} JSON, selective`, hashes.json, 'refunded "duplicate charge"'),
+    get(`query on ${mb('jsonBytes')} JSON, every row`, hashes.json, 'customer'),
+    get(`query on ${mb('logBytes')} log, selective`, hashes.log, 'error "disk full"'),
+  ];
+}
 
 function worstBodies(): Body[] {
   const depth = 10_000;
@@ -387,11 +488,11 @@ const USAGE = `npm run bench:eventloop -- [options]
   --phase S      seconds per phase (default 10)
   --warmup S     normal traffic before the first phase, not measured (default 2)
   --clients N    concurrent normal clients (default 4)
-  --chains LIST  plain,json (default both)
-  --deadline S   end the run after S seconds whatever happens, writing what was measured (default 115)`;
+  --chains LIST  any of ${CHAINS.join(',')} (default all)
+  --deadline S   end the run after S seconds whatever happens, writing what was measured (default 180)`;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { phaseS: 10, warmupS: 2, clients: 4, chains: [...CHAINS], deadlineS: 115 };
+  const o: Options = { phaseS: 10, warmupS: 2, clients: 4, chains: [...CHAINS], deadlineS: 180 };
   const num = (v: string | undefined, name: string, min: number) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < min) throw new Error(`${name} needs a number ≥ ${min}, got "${v}"`);
@@ -568,7 +669,19 @@ function gitRevision(): string {
   }
 }
 
-function render(rows: PhaseRow[], o: Options, argv: string[], started: Date, worst: Body[], normal: Body, upstreamBad: number | undefined, aborted?: string): string {
+const sizeText = (b: Body) => (b.bytes.length >= MB ? `${(b.bytes.length / MB).toFixed(1)} MB` : `${(b.bytes.length / 1024).toFixed(0)} KB`);
+
+function render(
+  rows: PhaseRow[],
+  o: Options,
+  argv: string[],
+  started: Date,
+  worst: Body[],
+  retrievalWorst: Body[] | undefined,
+  normal: Body,
+  upstreamBad: number | undefined,
+  aborted?: string,
+): string {
   const cmd = `npm run bench:eventloop${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const out: string[] = [];
   out.push('# Event-loop delay under worst-case bodies', '');
@@ -577,7 +690,11 @@ function render(rows: PhaseRow[], o: Options, argv: string[], started: Date, wor
   out.push(`Machine: ${os.cpus()[0]?.model ?? 'unknown'} ×${os.availableParallelism()}, Node ${process.version}, ${os.type()} ${os.release()}  `);
   out.push(
     `Load: ${o.clients} closed-loop clients sending ${normal.name} (${(normal.bytes.length / 1024).toFixed(0)} KB, \`${normal.path}\`, compressed by \`defaultOn\`, embedded compressor); ` +
-      `phase (b) adds 1 client sending, one at a time, round robin: ${worst.map((b) => `${b.name} (${b.bytes.length >= MB ? `${(b.bytes.length / MB).toFixed(1)} MB` : `${(b.bytes.length / 1024).toFixed(0)} KB`})`).join(', ')}. ` +
+      `phase (b) adds 1 client sending, one at a time, round robin: ${worst.map((b) => `${b.name} (${sizeText(b)})`).join(', ')}` +
+      (retrievalWorst
+        ? `; on the retrieval chains instead: ${retrievalWorst.map((b) => `${b.name} (\`${decodeURIComponent(b.path.slice(b.path.indexOf('?') + 1))}\`)`).join(', ')}`
+        : '') +
+      '. ' +
       `${o.phaseS} s per phase, after ${o.warmupS} s of warm-up.`,
   );
   if (aborted) out.push('', `**Run cut short: ${aborted}**`);
@@ -619,12 +736,13 @@ async function main(): Promise<void> {
   const rows: PhaseRow[] = [];
   const normal = normalBody();
   const worst = worstBodies();
+  let retrievalWorst: Body[] | undefined;
   let upstream: (Child & { info: any }) | undefined;
   let gateway: Gateway | undefined;
   let upstreamBad: number | undefined;
 
   const finish = (aborted?: string) => {
-    const md = render(rows, o, argv, started, worst, normal, upstreamBad, aborted);
+    const md = render(rows, o, argv, started, worst, retrievalWorst, normal, upstreamBad, aborted);
     const file = path.join(ROOT, 'bench', 'results', 'eventloop-latest.md');
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(`${file}.tmp`, md);
@@ -662,6 +780,7 @@ async function main(): Promise<void> {
     }
     console.log(`\n[${chain}] ${CHAIN_LABEL[chain]}: starting gateway`);
     gateway = await startGateway(chain, script, upstream.info.url);
+    const chainWorst = isRetrievalChain(chain) ? (retrievalWorst = retrievalRequests(gateway.child.info.hashes)) : worst;
     if (o.warmupS > 0) {
       const w = startClients(gateway.child.info.url, o.clients, () => normal, 30_000);
       await Promise.race([sleep(o.warmupS * 1000), gateway.exited]);
@@ -673,7 +792,7 @@ async function main(): Promise<void> {
         continue;
       }
       console.log(`[${chain}] phase ${phase}: ${o.phaseS} s`);
-      const row = await runPhase(gateway, chain, phase, o, normal, worst, deadline);
+      const row = await runPhase(gateway, chain, phase, o, normal, chainWorst, deadline);
       rows.push(row);
       console.log(
         `[${chain}] ${phase}: loop p50/p99/max ${row.loop ? `${fmt(row.loop.p50)}/${fmt(row.loop.p99)}/${fmt(row.loop.max)}` : '–'} ms, /health p99 ${fmt(row.health.p99)} ms, ` +

@@ -2,6 +2,7 @@
  * The HTTP edges of the retrieval router: who the caller is (authorize), its small JSON body, and
  * answers in OpenAI's error shape. Shared by the REST routes and the MCP endpoint.
  */
+import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { readRawBody } from './body';
 import type { HeadroomRequestError } from './errors';
@@ -36,6 +37,25 @@ export function loopbackRetrievalAccess(req: Request): RetrievalAccess | false {
   return LOOPBACK_HOSTS.has(hostName(req.headers.host)) ? { all: true } : false;
 }
 
+/**
+ * Aborts when the response closes before it was written in full: the client went away (or the
+ * socket failed). Long work for the request (filtering a large original) checks it between slices.
+ */
+export function closeSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  if (res.destroyed && !res.writableFinished) controller.abort(new RetrievalAbortedError());
+  else res.once('close', () => void (res.writableFinished || controller.abort(new RetrievalAbortedError())));
+  return controller.signal;
+}
+
+/** The reason of a {@link closeSignal} abort: the caller is gone, so nothing is answered or logged as a failure. */
+export class RetrievalAbortedError extends Error {
+  override readonly name = 'AbortError';
+  constructor() {
+    super('the retrieval request closed before it was answered');
+  }
+}
+
 /** OpenAI's error shape, which every retrieval route answers with. */
 export function errorBody(status: number, message: string, code: string): string {
   const type = status === 401 ? 'authentication_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
@@ -47,13 +67,15 @@ export function sendJson(res: Response, status: number, body: string, extraHeade
     res.destroy();
     return;
   }
+  // Encoded once, for its length and to send (an original can be tens of megabytes: one pass, not two).
+  const bytes = Buffer.from(body, 'utf8');
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
+  res.setHeader('content-length', bytes.length);
   // Originals are tool output: no shared cache keeps them.
   res.setHeader('cache-control', 'no-store');
   for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
-  res.end(body);
+  res.end(bytes);
 }
 
 export function sendError(res: Response, status: number, message: string, code: string, extraHeaders?: Record<string, string>): void {

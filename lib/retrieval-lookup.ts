@@ -6,7 +6,7 @@ import { ANY_OWNER, type RetrievalStore, type StoredRetrieval } from './ccr';
 import type { Logger } from './logger';
 import type { RetrievalServiceClient, ServiceOriginal } from './retrieval-fetch';
 import type { RetrievalAccess } from './retrieval-options';
-import { filterOriginal, type FilteredOriginal } from './retrieval-query';
+import { filterOriginalAsync, type FilteredOriginal } from './retrieval-query';
 
 /** The 200 body, in the Headroom service's shape (plus `query`, `matched_count`, `total_count` with a query). */
 export interface RetrievalBody {
@@ -51,7 +51,7 @@ async function fromService(deps: LookupDeps, hash: string): Promise<ServiceOrigi
   }
 }
 
-function build(hash: string, original: ServiceOriginal, query: string | undefined): Retrieved {
+async function build(hash: string, original: ServiceOriginal, query: string | undefined, signal: AbortSignal | undefined): Promise<Retrieved> {
   const body: RetrievalBody = {
     hash,
     original_content: original.original,
@@ -62,7 +62,8 @@ function build(hash: string, original: ServiceOriginal, query: string | undefine
     retrieval_count: original.retrievalCount ?? 1,
   };
   if (query === undefined) return { body };
-  const filtered = filterOriginal(original.original, query);
+  // In slices, giving the event loop a turn between them: an original can be tens of megabytes.
+  const filtered = await filterOriginalAsync(original.original, query, { signal });
   body.original_content = filtered.content;
   body.query = query;
   body.matched_count = filtered.matched;
@@ -76,14 +77,17 @@ function build(hash: string, original: ServiceOriginal, query: string | undefine
  *
  * One lookup, counted: an authorised caller asking for another owner's hash adds one to its count
  * (reading an original twice, to count only readable ones, would double the cost of a large one).
+ *
+ * `signal`: the caller went away; filtering stops between two slices and the lookup rejects with
+ * the signal's reason (`closeSignal` in ./retrieval-http makes one from a response).
  */
-export async function lookup(deps: LookupDeps, hash: string, access: RetrievalAccess, query: string | undefined): Promise<Retrieved | undefined> {
+export async function lookup(deps: LookupDeps, hash: string, access: RetrievalAccess, query: string | undefined, signal?: AbortSignal): Promise<Retrieved | undefined> {
   const stored = await deps.store.get(hash, { count: true });
   if (!stored) {
     // No record: only a caller who may read everything may reach the service's own store.
     if (!('all' in access)) return undefined;
     const remote = await fromService(deps, hash);
-    return remote ? build(hash, remote, query) : undefined;
+    return remote ? build(hash, remote, query, signal) : undefined;
   }
   if (!readable(stored, access)) return undefined;
   const { record } = stored;
@@ -94,9 +98,9 @@ export async function lookup(deps: LookupDeps, hash: string, access: RetrievalAc
     compressedItemCount: record.compressedItemCount,
     retrievalCount: stored.retrievalCount,
   };
-  if (record.source !== 'service') return build(hash, kept, query);
+  if (record.source !== 'service') return build(hash, kept, query, signal);
   const remote = await fromService(deps, hash);
-  if (!remote) return build(hash, kept, query);
+  if (!remote) return build(hash, kept, query, signal);
   return build(
     hash,
     {
@@ -107,5 +111,6 @@ export async function lookup(deps: LookupDeps, hash: string, access: RetrievalAc
       retrievalCount: stored.retrievalCount,
     },
     query,
+    signal,
   );
 }

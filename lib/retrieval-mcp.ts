@@ -65,15 +65,21 @@ interface ToolResult {
 
 const text = (t: string, isError = false): ToolResult => (isError ? { content: [{ type: 'text', text: t }], isError } : { content: [{ type: 'text', text: t }] });
 
-/** One call of the tool: the original, the matching items under a one-line count, or an error the model can act on. */
-async function callTool(deps: LookupDeps, access: RetrievalAccess, hash: string, query: string | undefined): Promise<ToolResult> {
+/**
+ * One call of the tool: the original, the matching items under a one-line count, or an error the model can act on.
+ * `signal` is the SDK's for this request: it aborts when the request is cancelled or the connection closes
+ * (the handler closes the server when the response closes), and filtering a large original stops there.
+ */
+async function callTool(deps: LookupDeps, access: RetrievalAccess, hash: string, query: string | undefined, signal?: AbortSignal): Promise<ToolResult> {
   if (!RETRIEVAL_HASH.test(hash)) return text('hash must be 12–24 lowercase hex characters, copied from a hash= marker', true);
   const q = query === undefined || query.trim() === '' ? undefined : query;
   if (q !== undefined && queryTerms(q).length > MAX_QUERY_TERMS) return text(`query has more than ${MAX_QUERY_TERMS} terms; use fewer`, true);
   let found;
   try {
-    found = await lookup(deps, hash, access, q);
+    found = await lookup(deps, hash, access, q, signal);
   } catch (err) {
+    // Nobody is waiting for the answer (the SDK drops it): not a store failure.
+    if (signal?.aborted) return text('the request was cancelled', true);
     deps.logger.warn({ err: (err as Error)?.message }, 'headroomRetrieval: retrieval store failed (MCP)');
     return text('retrieval store unavailable; try again later', true);
   }
@@ -92,7 +98,7 @@ export function createMcpHandler(deps: LookupDeps, sdk: Sdk): McpHandler {
     server.registerTool(
       RETRIEVE_TOOL,
       { description: DESCRIPTION, inputSchema, annotations: { title: 'Retrieve compressed original', readOnlyHint: true, openWorldHint: false } },
-      ({ hash, query }) => callTool(deps, access, hash, query),
+      ({ hash, query }, extra) => callTool(deps, access, hash, query, extra.signal),
     );
     // JSON replies, not SSE: one tool call is one answer, and nothing is streamed.
     const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });

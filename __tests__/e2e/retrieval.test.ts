@@ -5,7 +5,10 @@
  */
 import http from 'node:http';
 import express5 from 'express';
-import { ANY_OWNER, contentHash, markerHashes, type RetrievalRecord } from '../../lib/ccr';
+import { ANY_OWNER, contentHash, markerHashes, type RetrievalRecord, type RetrievalStore } from '../../lib/ccr';
+import { closeSignal } from '../../lib/retrieval-http';
+import { lookup } from '../../lib/retrieval-lookup';
+import { filterOriginal } from '../../lib/retrieval-query';
 import { headroomRetrieval, type HeadroomRetrieval } from '../../lib/retrieval-router';
 import type { HeadroomRetrievalOptions } from '../../lib/retrieval-options';
 import { LruRetrievalStore } from '../../lib/retrieval-store';
@@ -330,5 +333,91 @@ describe('the stand-in’s retrieve routes (test kit)', () => {
     } finally {
       await standIn.close();
     }
+  });
+});
+
+describe('a query over a large original', () => {
+  /** A ~7.5 MB JSON original, nested as `{"meta":…,"data":{"tickets":[…]}}`, and its hash. */
+  const tickets = Array.from({ length: 45_000 }, (_, i) => ({
+    id: i,
+    status: i % 7 === 0 ? 'refunded' : 'open',
+    customer: { name: `Customer ${i}`, email: `c${i}@example.com` },
+    note: `ticket ${i}: "quoted", [bracketed] {braced} é 日 😀`,
+    tags: [{ t: i % 3 }],
+  }));
+  const big = JSON.stringify({ meta: { tags: [{ t: 'refunded' }] }, data: { tickets } });
+  const bigHash = contentHash(big);
+
+  test('answers the synchronous filter’s very bytes, while the server goes on answering other requests', async () => {
+    const store = new LruRetrievalStore({ maxBytes: 256 * 1024 * 1024 });
+    await store.put(bigHash, rec(big), ANY_OWNER);
+    // The server's side: from the lookup's store read to the answer, which requests were answered meanwhile.
+    let filtering = false;
+    let pingsDuring = 0;
+    let reached!: () => void;
+    const started = new Promise<void>((resolve) => (reached = resolve));
+    const watched: RetrievalStore = { put: (h, r, o) => store.put(h, r, o), get: (h, o) => ((filtering = true), reached(), store.get(h, o)) };
+    const s = await serve(5, { store: watched }, (app) => {
+      app.get('/ping', (_req: unknown, res: http.ServerResponse) => {
+        if (filtering) pingsDuring++;
+        res.end('pong');
+      });
+      app.use((_req: unknown, res: http.ServerResponse, next: () => void) => {
+        const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+        res.end = ((...args: unknown[]) => ((filtering = false), end(...args))) as typeof res.end;
+        next();
+      });
+    });
+    expect(big.length).toBeGreaterThan(6 * 1024 * 1024);
+
+    let answered = false;
+    const query = 'refunded "[bracketed] {braced}"';
+    const retrieval = get(`${s.url}/v1/retrieve/${bigHash}?query=${encodeURIComponent(query)}`).finally(() => (answered = true));
+    await started;
+    while (!answered) await get(`${s.url}/ping`);
+    // Ordering only, nothing timed: the synchronous filter answered no other request from the store read to its answer.
+    expect(pingsDuring).toBeGreaterThan(0);
+
+    const r = await retrieval;
+    const expected = filterOriginal(big, query);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ matched_count: Math.ceil(45_000 / 7), total_count: 45_000 });
+    expect(r.body.original_content).toBe(expected.content);
+  });
+
+  test('closeSignal: a lookup for a client that went away stops with an AbortError; an answered request never aborts', async () => {
+    const store = new LruRetrievalStore({ maxBytes: 256 * 1024 * 1024 });
+    await store.put(bigHash, rec(big), ANY_OWNER);
+    let outcome!: Promise<string>;
+    let finished!: Promise<boolean>;
+    let reached!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    const s = await serve(5, { store }, (app) => {
+      app.get('/gone', (_req: unknown, res: http.ServerResponse) => {
+        const signal = closeSignal(res);
+        const closed = new Promise((resolve) => res.once('close', resolve));
+        // The store answers once the client is gone: the filter starts for nobody.
+        const gated: RetrievalStore = { put: (h, r, o) => store.put(h, r, o), get: async (h, o) => (await closed, store.get(h, o)) };
+        outcome = lookup({ store: gated, logger: quiet }, bigHash, { all: true }, 'refunded', signal).then(
+          () => 'answered',
+          (err: Error) => err.name,
+        );
+        reached();
+      });
+      app.get('/fine', (_req: unknown, res: http.ServerResponse) => {
+        const signal = closeSignal(res);
+        finished = new Promise((resolve) => res.once('close', () => setImmediate(() => resolve(signal.aborted))));
+        res.end('ok');
+      });
+    });
+    const controller = new AbortController();
+    const gone = fetch(`${s.url}/gone`, { signal: controller.signal }).catch(() => 'aborted');
+    await arrived;
+    controller.abort();
+    expect(await gone).toBe('aborted');
+    expect(await outcome).toBe('AbortError');
+
+    expect((await get(`${s.url}/fine`)).text).toBe('ok');
+    expect(await finished).toBe(false);
   });
 });
