@@ -9,7 +9,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { RETRIEVAL_HASH } from './ccr';
 import { createRetrievalServiceClient, type RetrievalServiceClient } from './retrieval-fetch';
-import { NOT_FOUND_BODY, loopbackRetrievalAccess, readJson, resolveAccess, sendError, sendJson } from './retrieval-http';
+import { NOT_FOUND_BODY, RetrievalAbortedError, closeSignal, loopbackRetrievalAccess, readJson, resolveAccess, sendError, sendJson } from './retrieval-http';
 import { lookup, type LookupDeps } from './retrieval-lookup';
 import { createMcpHandler, INTERNAL_ERROR_RPC, loadMcpSdk, METHOD_NOT_ALLOWED_RPC, PARSE_ERROR_RPC, type McpHandler } from './retrieval-mcp';
 import { resolveRetrievalOptions, type HeadroomRetrievalOptions, type RetrievalAccess, type RetrievalConfig } from './retrieval-options';
@@ -77,8 +77,10 @@ async function serveRest(deps: LookupDeps, req: Request, res: Response, route: R
   if (!input) return;
   let found;
   try {
-    found = await lookup(deps, input.hash, access, input.query);
+    // A client that goes away stops a long query filter between two slices.
+    found = await lookup(deps, input.hash, access, input.query, closeSignal(res));
   } catch (err) {
+    if (err instanceof RetrievalAbortedError) return; // the caller is gone: nothing to answer or log
     deps.logger.warn({ err: (err as Error)?.message }, 'headroomRetrieval: retrieval store failed');
     return sendError(res, 503, 'retrieval store unavailable; try again later', 'store_unavailable');
   }
