@@ -186,6 +186,7 @@ export function createCompressStep(config: HeadroomConfig): CompressStep {
 
   /** Hashes the service reported but wrote into none of the texts taken: kept over the outputs it compressed. */
   async function keepReportedOnly(hashes: string[], sent: TextSlot[], answers: Acceptance[], owner: string): Promise<void> {
+    if (hashes.length === 0) return; // the usual case: nothing to scan
     // Not the hashes written into a text (kept with their own output), nor those the outputs printed themselves.
     const written = new Set([...answers.flatMap((a) => markerHashes(a.text)), ...sent.flatMap((s) => markerHashes(s.text))]);
     const compressed = sent.filter((s, j) => answers[j].text !== s.text);

@@ -42,6 +42,9 @@ export interface OriginalKeeper {
   keepReported(hashes: string[], compressed: TextSlot[], owner: string): Promise<void>;
 }
 
+/** Both marker forms contain one of these; a text without either has no marker. */
+const MARKER_HINT = /hash=|<<ccr:/;
+
 /** How often one output's originals are re-kept on memo hits: an hour, small next to a 12 h time to live. */
 export const REFRESH_EVERY_MS = 60 * 60 * 1000;
 /** Refreshes remembered (bounded): past it the oldest are forgotten, and at worst kept again early. */
@@ -59,7 +62,8 @@ export function createOriginalKeeper(store: RetrievalStore, timeoutMs: number, l
     return withTimeout(Promise.all(hashes.map((h) => store.put(h, { ...base, source: h === local ? 'local' : 'service' }, owner))), timeoutMs, 'retrieval store');
   }
 
-  const refreshId = (owner: string, compressed: string) => `${owner.length}:${owner}${contentHash(compressed)}`;
+  // One output's compressed form, for one owner: its markers name it (no hash of the text needed).
+  const refreshId = (owner: string, compressed: string) => `${owner.length}:${owner}${markerHashes(compressed).join(',')}`;
   function remember(id: string, now: number): void {
     refreshed.delete(id);
     refreshed.set(id, now);
@@ -88,6 +92,8 @@ export function createOriginalKeeper(store: RetrievalStore, timeoutMs: number, l
     },
 
     async refresh(slot, compressed, owner) {
+      // Most memo hits carry no marker: one scan of the (short) compressed text, and nothing else.
+      if (!MARKER_HINT.test(compressed)) return;
       const last = refreshed.get(refreshId(owner, compressed));
       if (last !== undefined && Date.now() - last < REFRESH_EVERY_MS) return;
       // A failure is logged by keep(); the bytes forwarded are the memo's either way.
