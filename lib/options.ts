@@ -211,11 +211,14 @@ function unknownOption(name: string): string {
   return near ? `unknown option "${name}" (did you mean "${near}"?)` : `unknown option "${name}"`;
 }
 
-/** The closest name within an edit distance of a third of its length (case ignored), if any. */
-function nearestName(name: string, candidates: readonly string[]): string | undefined {
+/**
+ * The closest name within `maxDistance` edits (case ignored; default a third of its length, at least
+ * two), if any. Shared by the options of `headroomCompression` and `headroomRetrieval`.
+ */
+export function nearestName(name: string, candidates: readonly string[], maxDistance?: number): string | undefined {
   const lower = name.toLowerCase().slice(0, 64);
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(lower.length / 3)) + 1;
+  let bestDistance = (maxDistance ?? Math.max(2, Math.floor(lower.length / 3))) + 1;
   for (const c of candidates) {
     const d = editDistance(lower, c.toLowerCase());
     if (d < bestDistance) {

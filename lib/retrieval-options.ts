@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { RetrievalStore } from './ccr';
 import { HeadroomConfigError } from './errors';
 import { defaultLogger, type Logger } from './logger';
+import { nearestName } from './options';
 
 /** Who may read what: one owner's originals, or every original (an operator, a loopback tool). */
 export type RetrievalAccess = { owner: string } | { all: true };
@@ -77,29 +78,12 @@ const schema = z.strictObject({
 
 const NAMES = Object.keys(schema.shape);
 
-/** The option meant by an unknown name: same letters in another case, or one or two edits away. */
-function nearest(name: string): string | undefined {
-  const lower = name.toLowerCase().slice(0, 64);
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of NAMES) {
-    const c = candidate.toLowerCase();
-    let prev = Array.from({ length: c.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= lower.length; i++) {
-      const cur = [i];
-      for (let j = 1; j <= c.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (lower[i - 1] === c[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-    if (prev[c.length] < bestDistance) [best, bestDistance] = [candidate, prev[c.length]];
-  }
-  return best;
-}
-
 function issueText(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
     return issue.keys
       .map((k) => {
-        const near = nearest(k);
+        // Same letters in another case, or one or two edits away.
+        const near = nearestName(k, NAMES, 2);
         return near ? `unknown option "${k}" (did you mean "${near}"?)` : `unknown option "${k}"`;
       })
       .join('; ');
