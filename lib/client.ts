@@ -27,6 +27,24 @@ export function hashesOf(reported: string[] | undefined, texts: readonly string[
   return [...out];
 }
 
+/**
+ * A reply body as UTF-8 text, read to its end but never past `maxBytes`: past it the body is
+ * destroyed and `tooLarge()` thrown. For every reply read from a Headroom service.
+ */
+export async function readBoundedText(body: AsyncIterable<unknown> & { destroy(): unknown }, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
 export interface CompressCall {
   body: CompressRequest;
   /** Aborts the call (client gone). The timeout is added here. */
@@ -102,17 +120,11 @@ export function createHttpClient(opts: {
           signal: bound.signal,
           dispatcher: agent,
         });
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of res.body) {
-          size += (chunk as Buffer).length;
-          if (size > maxReplyBytes) {
-            res.body.destroy();
-            throw new HeadroomServiceError('HEADROOM_REPLY_TOO_LARGE', `Headroom reply exceeds ${maxReplyBytes} bytes for a ${payload.length}-byte request`, res.statusCode);
-          }
-          chunks.push(chunk as Buffer);
-        }
-        const text = Buffer.concat(chunks, size).toString('utf8');
+        const text = await readBoundedText(
+          res.body,
+          maxReplyBytes,
+          () => new HeadroomServiceError('HEADROOM_REPLY_TOO_LARGE', `Headroom reply exceeds ${maxReplyBytes} bytes for a ${payload.length}-byte request`, res.statusCode),
+        );
         if (res.statusCode !== 200) throw statusError(res.statusCode, text, opts.compressUrl);
         let json: unknown;
         try {

@@ -5,6 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
+import { readBoundedText } from './client';
 
 /** Largest reply read from the service: as large as the middleware's largest request body. */
 export const MAX_SERVICE_REPLY_BYTES = 64 * 1024 * 1024;
@@ -31,20 +32,6 @@ const replySchema = z.looseObject({
   compressed_item_count: count,
   retrieval_count: count,
 });
-
-async function readBounded(body: AsyncIterable<unknown> & { destroy(): unknown }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_SERVICE_REPLY_BYTES) {
-      body.destroy();
-      throw new Error(`Headroom retrieve reply exceeds ${MAX_SERVICE_REPLY_BYTES} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
-}
 
 function parseReply(text: string): ServiceOriginal {
   let json: unknown;
@@ -92,7 +79,7 @@ export function createRetrievalServiceClient(opts: { apiBase: string; apiKey?: s
         if (res.statusCode === 404) return undefined;
         throw new Error(`Headroom answered ${res.statusCode} to a retrieve`);
       }
-      return parseReply(await readBounded(res.body));
+      return parseReply(await readBoundedText(res.body, MAX_SERVICE_REPLY_BYTES, () => new Error(`Headroom retrieve reply exceeds ${MAX_SERVICE_REPLY_BYTES} bytes`)));
     },
     close: () => agent.close(),
   };
