@@ -1,5 +1,6 @@
 /** Builders for question-aware tests: requests in both shapes and generated tool outputs (not a test file). */
 import type { CompressRequest } from '../../lib/contract';
+import { rng } from '../../examples/gateway/session';
 
 /** A human question, the assistant's call, and the tool row answering it (OpenAI shape). */
 export function openAiRequest(question: string, toolName: string, args: object, output: string): CompressRequest {
@@ -47,17 +48,8 @@ export function compressedOutput(response: { messages: { content?: unknown }[] }
   return block.content;
 }
 
-/** A tiny deterministic PRNG (mulberry32), so generated outputs depend on a seed only. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A tiny deterministic PRNG (mulberry32), so generated outputs depend on a seed only: the one the example gateway's session generator uses. */
+export const random = rng;
 
 const TITLES = ['Checkout slow', 'Login loop on Safari', 'Invoice PDF blank', 'Search returns stale results', 'Webhook retries', 'Export times out'];
 const PEOPLE = ['ana', 'bo', 'chen', 'dee', 'eli', 'fay', 'gus'];

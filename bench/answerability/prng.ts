@@ -2,20 +2,14 @@
  * A small seeded PRNG (mulberry32) and the draws the generators need. Never Math.random: a case must
  * be the same bytes on every run, so figures from two runs differ only because the compressor did.
  */
+import { rng } from '../../examples/gateway/session';
+
 export class Rng {
-  private state: number;
+  /** Uniform in [0, 1): the project's one mulberry32 (also the example gateway's session generator). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = rng(seed);
   }
 
   /** Integer in [min, max], both included. */
